@@ -1,0 +1,70 @@
+"""Shipyard: one platform for classic ML models and LLM applications.
+
+Embedded by default (a SQLite store in ``SHIPYARD_HOME``); remote when
+``SHIPYARD_URL`` points at a ``shipyard server``.
+"""
+
+from shipyard.core.errors import (
+    ApprovalRequired,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    RemoteError,
+    ShipyardError,
+    Unauthenticated,
+    ValidationFailed,
+)
+from shipyard.core.settings import Settings
+from shipyard.sdk import (
+    Client,
+    active_run,
+    end_run,
+    get_client,
+    get_run,
+    log_artifact,
+    log_input,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    search_runs,
+    set_client,
+    set_tag,
+    set_tags,
+    start_run,
+)
+from shipyard.tracking.run import ActiveRun
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ActiveRun",
+    "ApprovalRequired",
+    "Client",
+    "Conflict",
+    "InvalidInput",
+    "NotFound",
+    "PermissionDenied",
+    "RemoteError",
+    "Settings",
+    "ShipyardError",
+    "Unauthenticated",
+    "ValidationFailed",
+    "__version__",
+    "active_run",
+    "end_run",
+    "get_client",
+    "get_run",
+    "log_artifact",
+    "log_input",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "search_runs",
+    "set_client",
+    "set_tag",
+    "set_tags",
+    "start_run",
+]

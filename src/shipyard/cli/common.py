@@ -1,0 +1,59 @@
+"""What every command group shares: the client, output helpers, time formatting."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from typing import Any
+
+import click
+from pydantic import BaseModel
+from rich.console import Console
+
+from shipyard.sdk import Client
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def get_client(ctx: click.Context) -> Client:
+    obj = ctx.ensure_object(dict)
+    if "client" not in obj:
+        obj["client"] = Client()
+        ctx.call_on_close(obj["client"].close)
+    client: Client = obj["client"]
+    return client
+
+
+def fmt_time(ms: int | None) -> str:
+    if ms is None:
+        return "-"
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def fmt_duration(start: int | None, end: int | None) -> str:
+    if start is None or end is None:
+        return "-"
+    s = (end - start) / 1000
+    return f"{s:.1f}s" if s < 120 else f"{s / 60:.1f}m"
+
+
+def fmt_number(v: float | None) -> str:
+    if v is None:
+        return "nan"
+    return f"{v:.6g}"
+
+
+def print_json(data: Any) -> None:
+    if isinstance(data, BaseModel):
+        data = data.model_dump(mode="json", by_alias=True)
+    elif isinstance(data, list):
+        data = [
+            d.model_dump(mode="json", by_alias=True) if isinstance(d, BaseModel) else d
+            for d in data
+        ]
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")

@@ -1,0 +1,221 @@
+"""``shipyard demo``: fill a fresh home with real example work, then serve it."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from shipyard.cli.common import console
+from shipyard.core.errors import NotFound
+from shipyard.core.settings import Settings
+from shipyard.registry.schemas import Kind
+from shipyard.sdk import Client
+
+EXPERIMENT = "demo-breast-cancer"
+MODEL = "breast-cancer-classifier"
+
+
+@click.command("demo")
+@click.option("--port", type=int, default=None, help="Port for the server (default 5757).")
+@click.option("--host", default=None, help="Address to bind (default 127.0.0.1).")
+@click.option("--no-serve", is_flag=True, help="Only fill the home; do not start the server.")
+def command(port: int | None, host: str | None, no_serve: bool) -> None:
+    """Train and log example models, register them, then start the server and print its URL.
+
+    Runs on the embedded defaults: everything goes to SHIPYARD_HOME (~/.shipyard).
+    Running it again reuses what is already there.
+    """
+    settings = Settings.load()
+    settings.client.url = ""  # the demo always fills the local store
+    if host:
+        settings.server.host = host
+    if port:
+        settings.server.port = port
+    console.print(f"Shipyard home: [bold]{settings.home}[/]")
+    client = Client(settings)
+    try:
+        if _already_filled(client):
+            console.print("demo data already present; reusing it")
+        else:
+            fill(client)
+    finally:
+        client.close()
+    if no_serve:
+        return
+    from shipyard.cli.server import serve
+
+    serve(settings)
+
+
+def _already_filled(client: Client) -> bool:
+    try:
+        client.registry.get_entry(MODEL)
+        return True
+    except NotFound:
+        return False
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def fill(client: Client) -> dict[str, Any]:
+    """Train a sweep of real models on scikit-learn's bundled data and register the best."""
+    try:
+        import joblib
+        import numpy as np
+        from sklearn.datasets import load_breast_cancer, load_diabetes
+        from sklearn.ensemble import GradientBoostingClassifier
+        from sklearn.linear_model import Ridge
+        from sklearn.metrics import log_loss, mean_absolute_error, r2_score, roc_auc_score
+        from sklearn.model_selection import train_test_split
+    except ImportError as exc:
+        raise click.ClickException(
+            f"the demo trains scikit-learn models: install the ml extra ({exc})"
+        ) from None
+
+    data = load_breast_cancer(as_frame=True)
+    x_train, x_test, y_train, y_test = train_test_split(
+        data.data, data.target, test_size=0.25, random_state=0, stratify=data.target
+    )
+    grid = [(n, lr, d) for n in (60, 120) for lr in (0.05, 0.2) for d in (2, 3)]
+    results: list[tuple[float, str, Any]] = []
+    with _progress() as progress:
+        task = progress.add_task("training gradient boosting sweep", total=len(grid))
+        for n_estimators, lr, depth in grid:
+            model = GradientBoostingClassifier(
+                n_estimators=n_estimators, learning_rate=lr, max_depth=depth, random_state=0
+            )
+            with client.start_run(
+                EXPERIMENT,
+                run_name=f"gb-n{n_estimators}-lr{lr}-d{depth}",
+                tags={"model_family": "gradient_boosting"},
+            ) as run:
+                run.log_params(
+                    {
+                        "model": "gradient_boosting",
+                        "n_estimators": n_estimators,
+                        "learning_rate": lr,
+                        "max_depth": depth,
+                    }
+                )
+                run.log_input(x_train.assign(target=y_train), name="breast_cancer", context="train")
+                run.log_input(x_test.assign(target=y_test), name="breast_cancer", context="test")
+                model.fit(x_train, y_train)
+                for step, proba in enumerate(model.staged_predict_proba(x_test)):
+                    run.log_metrics(
+                        {
+                            "test_auc": roc_auc_score(y_test, proba[:, 1]),
+                            "test_logloss": log_loss(y_test, proba),
+                        },
+                        step=step,
+                    )
+                for step, loss in enumerate(model.train_score_):
+                    run.log_metric("train_loss", float(loss), step=step)
+                auc = float(roc_auc_score(y_test, model.predict_proba(x_test)[:, 1]))
+                run.log_metric("final_auc", auc, step=0)
+                with tempfile.TemporaryDirectory() as tmp:
+                    path = Path(tmp) / "model.joblib"
+                    joblib.dump(model, path)
+                    run.log_artifact(path)
+                results.append((auc, run.id, path.name))
+            progress.advance(task)
+
+        reg = load_diabetes(as_frame=True)
+        rx_train, rx_test, ry_train, ry_test = train_test_split(
+            reg.data, reg.target, test_size=0.25, random_state=0
+        )
+        alphas = np.logspace(-3, 1, 6)
+        task = progress.add_task("training ridge regression sweep", total=len(alphas))
+        for alpha in alphas:
+            with client.start_run("demo-diabetes", run_name=f"ridge-alpha{alpha:.3g}") as run:
+                run.log_params({"model": "ridge", "alpha": float(alpha)})
+                run.log_input(rx_train.assign(target=ry_train), name="diabetes", context="train")
+                ridge = Ridge(alpha=float(alpha)).fit(rx_train, ry_train)
+                pred = ridge.predict(rx_test)
+                run.log_metrics(
+                    {
+                        "test_mae": float(mean_absolute_error(ry_test, pred)),
+                        "test_r2": float(r2_score(ry_test, pred)),
+                    }
+                )
+            progress.advance(task)
+
+    results.sort(reverse=True)
+    best_auc, best_run, _ = results[0]
+    second_auc, second_run, _ = results[1]
+    _register(client, [(second_run, second_auc), (best_run, best_auc)])
+    console.print(
+        f"logged {len(grid) + len(alphas)} runs; best test AUC {best_auc:.4f} "
+        f"→ registered as [bold]{MODEL}@champion[/]"
+    )
+    return {"best_run": best_run, "best_auc": best_auc}
+
+
+def _register(client: Client, ordered: list[tuple[str, float]]) -> None:
+    versions = []
+    for run_id, auc in ordered:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = client.tracking.download_artifact(run_id, "model.joblib", Path(tmp))
+            v = client.registry.create_version(
+                MODEL,
+                kind=Kind.model,
+                payload={"flavor": "sklearn-joblib", "metrics": {"test_auc": auc}},
+                artifact=path,
+                source_run_id=run_id,
+                description=f"gradient boosting, test AUC {auc:.4f}",
+            )
+        versions.append(v.version)
+    reg = client.registry
+    reg.set_alias(MODEL, "production", versions[0], "first model to ship")
+    reg.set_alias(MODEL, "champion", versions[-1], "best test AUC of the sweep")
+    reg.set_alias(MODEL, "production", versions[-1], "promote the champion")
+    from shipyard.registry.schemas import UpdateEntry
+
+    reg.update_entry(MODEL, UpdateEntry(protected=True))
+    reg.approve(MODEL, versions[-1], "reviewed in the demo")
+
+    reg.create_version(
+        "support-answer",
+        kind=Kind.prompt,
+        payload={
+            "template": "Answer the customer's question using the context.\n\n"
+            "Context:\n{{context}}\n\nQuestion: {{question}}\nAnswer:",
+            "variables": ["context", "question"],
+            "model": "local",
+            "temperature": 0.2,
+        },
+        description="first prompt",
+    )
+    reg.set_alias("support-answer", "production", 1)
+    reg.create_version(
+        "support-faq-evals",
+        kind=Kind.evalset,
+        payload={
+            "cases": [
+                {
+                    "vars": {"question": "How do I reset my password?"},
+                    "assert": [{"type": "contains", "value": "reset"}],
+                }
+            ],
+        },
+    )
+    reg.create_version(
+        "default-chat",
+        kind=Kind.route,
+        payload={
+            "model": "chat",
+            "targets": [{"provider": "local", "model": "gemma3-270m", "weight": 1}],
+        },
+    )

@@ -1,0 +1,96 @@
+"""One pooled HTTP connection to a Shipyard server, with errors mapped back to ShipyardError."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from shipyard.core.errors import RemoteError, error_from_body
+from shipyard.core.settings import ClientSettings
+from shipyard.store.artifacts import CHUNK
+
+
+class Transport:
+    def __init__(self, settings: ClientSettings) -> None:
+        self.base_url = settings.url.rstrip("/")
+        headers = {"User-Agent": "shipyard-sdk"}
+        if settings.api_key:
+            headers["Authorization"] = f"Bearer {settings.api_key}"
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            headers=headers,
+            timeout=settings.timeout_s,
+            limits=httpx.Limits(max_keepalive_connections=8, max_connections=32),
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _send(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        try:
+            resp = self._http.request(method, path, **kw)
+        except httpx.HTTPError as exc:
+            raise RemoteError(f"cannot reach Shipyard at {self.base_url}: {exc}") from exc
+        if resp.status_code >= 400:
+            try:
+                body = orjson.loads(resp.content)
+            except orjson.JSONDecodeError:
+                body = resp.text
+            raise error_from_body(resp.status_code, body)
+        return resp
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | list[tuple[str, Any]] | None = None,
+    ) -> Any:
+        kw: dict[str, Any] = {}
+        if json is not None:
+            kw["content"] = orjson.dumps(json)
+            kw["headers"] = {"Content-Type": "application/json"}
+        if params:
+            kw["params"] = params
+        resp = self._send(method, path, **kw)
+        if not resp.content:
+            return None
+        return orjson.loads(resp.content)
+
+    def upload(self, method: str, path: str, source: Path) -> Any:
+        def chunks() -> Iterator[bytes]:
+            with source.open("rb") as f:
+                yield from iter(lambda: f.read(CHUNK), b"")
+
+        headers = {
+            "Content-Type": "application/octet-stream",
+            "Content-Length": str(source.stat().st_size),
+        }
+        resp = self._send(method, path, content=chunks(), headers=headers)
+        return orjson.loads(resp.content)
+
+    def download(self, path: str, dest: Path) -> Path:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with self._http.stream("GET", path) as resp:
+                if resp.status_code >= 400:
+                    resp.read()
+                    raise error_from_body(resp.status_code, _json_or_text(resp))
+                with dest.open("wb") as out:
+                    for block in resp.iter_bytes(CHUNK):
+                        out.write(block)
+        except httpx.HTTPError as exc:
+            raise RemoteError(f"cannot reach Shipyard at {self.base_url}: {exc}") from exc
+        return dest
+
+
+def _json_or_text(resp: httpx.Response) -> Any:
+    try:
+        return orjson.loads(resp.content)
+    except orjson.JSONDecodeError:
+        return resp.text

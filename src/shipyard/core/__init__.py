@@ -1,0 +1,1 @@
+"""Settings, errors, ids and time, auth (keys and roles) and the audit log."""

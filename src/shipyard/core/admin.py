@@ -1,0 +1,107 @@
+"""Keys and the audit log as a service (the writes of ``api_keys``; reads of ``audit_events``)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from shipyard.core import audit, auth
+from shipyard.core.auth import Actor, ApiKey, NewApiKey, Role
+from shipyard.core.errors import InvalidInput
+from shipyard.store.db import Database
+
+# A validated key is trusted this long before it is looked up again; revoking
+# through this process clears it at once.
+AUTH_CACHE_S = 5.0
+
+
+class AdminService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._cache: dict[str, tuple[float, Actor]] = {}
+        self._lock = threading.Lock()
+
+    def create_key(
+        self, actor: Actor, *, role: Role, name: str | None = None, tenant: str | None = None
+    ) -> NewApiKey:
+        actor.require(Role.admin, "creating API keys")
+        if name is not None and not (0 < len(name) <= 200):
+            raise InvalidInput("key names are 1 to 200 characters")
+        with self.db.write() as s:
+            key = auth.create_key(s, role=role, name=name, tenant=tenant, created_by=actor.name)
+            audit.record(
+                s,
+                actor,
+                "key.create",
+                "key",
+                key.id,
+                after={"name": key.name, "role": role.value, "tenant": tenant},
+            )
+            return key
+
+    def list_keys(self, actor: Actor, *, include_revoked: bool = False) -> list[ApiKey]:
+        actor.require(Role.admin, "listing API keys")
+        with self.db.read() as s:
+            return auth.list_keys(s, include_revoked=include_revoked)
+
+    def revoke_key(self, actor: Actor, key_id: str) -> ApiKey:
+        actor.require(Role.admin, "revoking API keys")
+        with self.db.write() as s:
+            key = auth.revoke_key(s, key_id)
+            audit.record(
+                s,
+                actor,
+                "key.revoke",
+                "key",
+                key_id,
+                before={"revoked_at": None},
+                after={"revoked_at": key.revoked_at},
+            )
+        with self._lock:
+            self._cache = {k: v for k, v in self._cache.items() if v[1].key_id != key_id}
+        return key
+
+    def authenticate(self, key: str) -> Actor:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is not None and now - hit[0] < AUTH_CACHE_S:
+            return hit[1]
+        with self.db.read() as s:
+            actor = auth.authenticate(s, key)
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[key] = (now, actor)
+        return actor
+
+    def has_admin_key(self) -> bool:
+        with self.db.read() as s:
+            return auth.count_admin_keys(s) > 0
+
+    def audit_events(
+        self,
+        actor: Actor,
+        *,
+        actor_name: str | None = None,
+        action: str | None = None,
+        target_type: str | None = None,
+        target: str | None = None,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> audit.AuditPage:
+        actor.require(Role.admin, "reading the audit log")
+        with self.db.read() as s:
+            return audit.query(
+                s,
+                actor=actor_name,
+                action=action,
+                target_type=target_type,
+                target=target,
+                since_ms=since_ms,
+                until_ms=until_ms,
+                limit=limit,
+                cursor=cursor,
+            )

@@ -1,0 +1,118 @@
+"""The append-only audit log: who changed what, when, and what it was before and after.
+
+Services call ``record()`` inside the same transaction as the write it describes,
+so an audit event exists exactly when the write was committed. Nothing updates
+or deletes audit rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Index, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from shipyard.core.auth import Actor
+from shipyard.core.ids import new_id, now_ms
+from shipyard.store.base import Base
+
+
+class AuditRow(Base):
+    __tablename__ = "audit_events"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    time_ms: Mapped[int]
+    actor: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    tenant: Mapped[str | None] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(100))
+    target_type: Mapped[str] = mapped_column(String(50))
+    target: Mapped[str] = mapped_column(String(500))
+    before: Mapped[dict[str, Any] | None]
+    after: Mapped[dict[str, Any] | None]
+
+    __table_args__ = (
+        Index(None, "target_type", "target"),
+        Index(None, "actor"),
+        Index(None, "time_ms"),
+    )
+
+
+class AuditEvent(BaseModel):
+    id: str
+    time_ms: int
+    actor: str
+    role: str
+    tenant: str | None
+    action: str
+    target_type: str
+    target: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+class AuditPage(BaseModel):
+    events: list[AuditEvent]
+    next_cursor: str | None
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    target_type: str,
+    target: str,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        AuditRow(
+            id=new_id(),
+            time_ms=now_ms(),
+            actor=actor.name,
+            role=actor.role.value,
+            tenant=actor.tenant,
+            action=action,
+            target_type=target_type,
+            target=target,
+            before=before,
+            after=after,
+        )
+    )
+
+
+def query(
+    session: Session,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    target_type: str | None = None,
+    target: str | None = None,
+    since_ms: int | None = None,
+    until_ms: int | None = None,
+    limit: int = 100,
+    cursor: str | None = None,
+) -> AuditPage:
+    """Newest first; ``cursor`` is the id of the last event of the previous page."""
+    limit = max(1, min(limit, 1000))
+    stmt = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit + 1)
+    if actor:
+        stmt = stmt.where(AuditRow.actor == actor)
+    if action:
+        stmt = stmt.where(AuditRow.action.like(action.replace("*", "%")))
+    if target_type:
+        stmt = stmt.where(AuditRow.target_type == target_type)
+    if target:
+        stmt = stmt.where(AuditRow.target == target)
+    if since_ms is not None:
+        stmt = stmt.where(AuditRow.time_ms >= since_ms)
+    if until_ms is not None:
+        stmt = stmt.where(AuditRow.time_ms < until_ms)
+    if cursor:
+        stmt = stmt.where(AuditRow.id < cursor)
+    rows = list(session.scalars(stmt))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    events = [AuditEvent.model_validate(r, from_attributes=True) for r in rows]
+    return AuditPage(events=events, next_cursor=rows[-1].id if more and rows else None)

@@ -1,0 +1,129 @@
+"""Typed settings, one class per concern, all read from ``SHIPYARD_*`` environment variables.
+
+``Settings.load()`` is the one place that reads the environment; everything else
+receives a ``Settings`` object (``create_app(settings)``, ``Client(settings)``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_ENV = SettingsConfigDict(env_prefix="SHIPYARD_", extra="ignore")
+
+
+class HomeSettings(BaseSettings):
+    model_config = _ENV
+    home: Path = Field(default_factory=lambda: Path.home() / ".shipyard")
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _expand(cls, v: Path) -> Path:
+        return v.expanduser()
+
+
+class StoreSettings(BaseSettings):
+    """Where metadata and artifacts live. Empty values mean "inside the home"."""
+
+    model_config = _ENV
+    database_url: str = ""
+    artifacts: str = ""
+    sqlite_busy_timeout_s: float = 60.0
+    pool_size: int = 10
+
+
+class ServerSettings(BaseSettings):
+    model_config = _ENV
+    host: str = "127.0.0.1"
+    port: int = 5757
+    # Keys are always required off loopback; "required" asks for them on loopback too.
+    auth: Literal["auto", "required", "off"] = "auto"
+    max_body_bytes: int = 32 * 1024 * 1024
+    max_artifact_bytes: int = 2 * 1024 * 1024 * 1024
+
+
+class ClientSettings(BaseSettings):
+    """How the SDK reaches a server. Without ``url`` the SDK works on the local store."""
+
+    model_config = _ENV
+    url: str = ""
+    api_key: str = ""
+    timeout_s: float = 30.0
+
+
+class TrackingSettings(BaseSettings):
+    model_config = _ENV
+    # Metric points are sent in the background: at most this many per request ...
+    metrics_batch_size: int = 5000
+    # ... and at least this often while points are waiting.
+    metrics_flush_interval_s: float = 0.5
+    capture_packages: bool = True
+
+
+class Settings:
+    """All settings, grouped by concern."""
+
+    def __init__(
+        self,
+        home: HomeSettings | None = None,
+        store: StoreSettings | None = None,
+        server: ServerSettings | None = None,
+        client: ClientSettings | None = None,
+        tracking: TrackingSettings | None = None,
+    ) -> None:
+        self.home = (home or HomeSettings()).home
+        self.store = store or StoreSettings()
+        self.server = server or ServerSettings()
+        self.client = client or ClientSettings()
+        self.tracking = tracking or TrackingSettings()
+
+    @classmethod
+    def load(cls, **overrides: object) -> Settings:
+        """Read the environment; keyword overrides win (``home=``, ``database_url=``, ...)."""
+        groups: dict[str, type[BaseSettings]] = {
+            "store": StoreSettings,
+            "server": ServerSettings,
+            "client": ClientSettings,
+            "tracking": TrackingSettings,
+        }
+        kwargs: dict[str, object] = {}
+        home_kw = {k: v for k, v in overrides.items() if k == "home"}
+        kwargs["home"] = HomeSettings(**home_kw)  # type: ignore[arg-type]
+        for group, klass in groups.items():
+            fields = {k: v for k, v in overrides.items() if k in klass.model_fields}
+            kwargs[group] = klass(**fields)  # type: ignore[arg-type]
+        unknown = set(overrides) - {"home"} - {f for k in groups.values() for f in k.model_fields}
+        if unknown:
+            raise TypeError(f"unknown settings: {sorted(unknown)}")
+        return cls(**kwargs)  # type: ignore[arg-type]
+
+    @property
+    def database_url(self) -> str:
+        return self.store.database_url or f"sqlite:///{self.home / 'shipyard.db'}"
+
+    @property
+    def artifacts_location(self) -> str:
+        return self.store.artifacts or str(self.home / "artifacts")
+
+    @property
+    def remote(self) -> bool:
+        return bool(self.client.url)
+
+    def auth_required(self) -> bool:
+        """Keys are mandatory off loopback; on loopback only when asked for."""
+        if not is_loopback(self.server.host):
+            return True
+        return self.server.auth == "required"
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return host == "localhost"
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

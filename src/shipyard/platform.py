@@ -1,0 +1,32 @@
+"""The services of one Shipyard deployment, built from settings (no module-level state)."""
+
+from __future__ import annotations
+
+from shipyard.core.admin import AdminService
+from shipyard.core.settings import Settings
+from shipyard.registry.service import RegistryService
+from shipyard.store.artifacts import ArtifactStore, open_artifact_store
+from shipyard.store.db import Database
+from shipyard.store.migrate import upgrade
+from shipyard.tracking.service import TrackingService
+
+
+class Platform:
+    """Database, artifact store and every domain service, wired together."""
+
+    def __init__(self, settings: Settings, *, migrate: bool = True) -> None:
+        self.settings = settings
+        self.db = Database(
+            settings.database_url,
+            busy_timeout_s=settings.store.sqlite_busy_timeout_s,
+            pool_size=settings.store.pool_size,
+        )
+        if migrate:
+            upgrade(self.db)
+        self.artifacts: ArtifactStore = open_artifact_store(settings.artifacts_location)
+        self.admin = AdminService(self.db)
+        self.tracking = TrackingService(self.db, self.artifacts)
+        self.registry = RegistryService(self.db, self.artifacts, self.tracking)
+
+    def close(self) -> None:
+        self.db.dispose()

@@ -1,0 +1,1 @@
+"""The unified registry: versioned entries of every kind, aliases, approvals, lineage."""

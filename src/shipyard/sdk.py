@@ -1,0 +1,287 @@
+"""The SDK entry point: ``Client`` (embedded or remote) and the active-run shortcuts.
+
+Embedded (no ``SHIPYARD_URL``): calls go straight to the local store in
+``SHIPYARD_HOME``. Remote: calls go to the server at ``SHIPYARD_URL`` with
+``SHIPYARD_API_KEY``. The same code works both ways.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import weakref
+from typing import Any
+
+from shipyard.core.admin_api import AdminAPI, LocalAdmin
+from shipyard.core.auth import Actor
+from shipyard.core.errors import InvalidInput
+from shipyard.core.settings import Settings
+from shipyard.registry.api import RegistryAPI
+from shipyard.registry.local import LocalRegistry
+from shipyard.tracking.api import TrackingAPI
+from shipyard.tracking.local import LocalTracking
+from shipyard.tracking.logger import MetricLogger, Point
+from shipyard.tracking.run import ActiveRun
+from shipyard.tracking.schemas import CreateRun, MetricPoint, Run, RunPage, SearchRuns, UpdateRun
+from shipyard.tracking.system import collect
+
+log = logging.getLogger("shipyard")
+
+
+class Client:
+    """One connection to Shipyard: ``.tracking``, ``.registry`` and ``.admin``."""
+
+    tracking: TrackingAPI
+    registry: RegistryAPI
+    admin: AdminAPI
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        url: str | None = None,
+        api_key: str | None = None,
+    ) -> None:
+        self.settings = settings or Settings.load()
+        if url is not None:
+            self.settings.client.url = url
+        if api_key is not None:
+            self.settings.client.api_key = api_key
+        self._closers: list[Any] = []
+        if self.settings.remote:
+            from shipyard.client.admin import RemoteAdmin
+            from shipyard.client.http import Transport
+            from shipyard.client.registry import RemoteRegistry
+            from shipyard.client.tracking import RemoteTracking
+
+            transport = Transport(self.settings.client)
+            remote = RemoteTracking(transport)
+            self.tracking = remote
+            self.registry = RemoteRegistry(transport)
+            self.admin = RemoteAdmin(transport)
+            self._closers.append(transport.close)
+
+            def send(run_id: str, points: list[Point]) -> None:
+                rows = [
+                    {"key": k, "value": v, "step": s, "timestamp": t} for _, k, v, s, t in points
+                ]
+                remote.log_metric_rows(run_id, rows)
+        else:
+            from shipyard.platform import Platform
+
+            platform = Platform(self.settings)
+            actor = Actor.local()
+            local = LocalTracking(platform.tracking, actor)
+            self.tracking = local
+            self.registry = LocalRegistry(platform.registry, actor)
+            self.admin = LocalAdmin(platform.admin, actor)
+            self._closers.append(platform.close)
+
+            def send(run_id: str, points: list[Point]) -> None:
+                pts = [
+                    MetricPoint.model_construct(key=k, value=v, step=s, timestamp=t)
+                    for _, k, v, s, t in points
+                ]
+                local.log_metrics(run_id, pts)
+
+        self.metrics = MetricLogger(
+            send,
+            batch_size=self.settings.tracking.metrics_batch_size,
+            interval_s=self.settings.tracking.metrics_flush_interval_s,
+        )
+        self._closed = False
+        ref = weakref.ref(self)
+
+        def close_at_exit() -> None:
+            client = ref()
+            if client is not None:
+                client.close()
+
+        atexit.register(close_at_exit)
+
+    @property
+    def remote(self) -> bool:
+        return self.settings.remote
+
+    def start_run(
+        self,
+        experiment: str | None = None,
+        *,
+        run_name: str | None = None,
+        tags: dict[str, Any] | None = None,
+        parent_run_id: str | None = None,
+        run_id: str | None = None,
+    ) -> ActiveRun:
+        """Start a run (or, with ``run_id``, continue an existing one)."""
+        if run_id is not None:
+            run = self.tracking.get_run(run_id)
+            if run.status.value != "RUNNING":
+                run = self.tracking.update_run(run_id, UpdateRun(status="RUNNING"))  # type: ignore[arg-type]
+            return ActiveRun(self.tracking, self.metrics, run)
+        req = CreateRun(
+            experiment=experiment or os.environ.get("SHIPYARD_EXPERIMENT") or "default",
+            name=run_name,
+            parent_run_id=parent_run_id,
+            tags={k: str(v) for k, v in (tags or {}).items()},
+            system=collect(packages=self.settings.tracking.capture_packages),
+        )
+        return ActiveRun(self.tracking, self.metrics, self.tracking.create_run(req))
+
+    def run(self, run_id: str) -> ActiveRun:
+        """A handle on an existing run, to log to it without changing its status."""
+        return ActiveRun(self.tracking, self.metrics, self.tracking.get_run(run_id))
+
+    def search_runs(
+        self,
+        filter: str = "",
+        *,
+        experiments: list[str] | None = None,
+        order_by: list[str] | None = None,
+        max_results: int = 100,
+        page_token: str | None = None,
+    ) -> RunPage:
+        return self.tracking.search_runs(
+            SearchRuns(
+                experiments=experiments or [],
+                filter=filter,
+                order_by=order_by or [],
+                max_results=max_results,
+                page_token=page_token,
+            )
+        )
+
+    def flush(self) -> None:
+        self.metrics.flush()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.metrics.close()
+        except Exception as exc:
+            log.error("metrics still unsent at close: %s", exc)
+        for closer in self._closers:
+            closer()
+
+
+# -- the active-run shortcuts (module-level convenience over one default client) --------------
+
+
+class _Default:
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.client: Client | None = None
+        self.runs: list[ActiveRun] = []
+
+
+_state = _Default()
+
+
+def get_client() -> Client:
+    """The process's default client, made from the environment on first use."""
+    with _state.lock:
+        if _state.client is None or _state.client._closed:
+            _state.client = Client()
+        return _state.client
+
+
+def set_client(client: Client | None) -> None:
+    """Use this client for the shortcuts (None: make a fresh one from the environment)."""
+    with _state.lock:
+        _state.client = client
+        _state.runs.clear()
+
+
+def start_run(
+    experiment: str | None = None,
+    *,
+    run_name: str | None = None,
+    tags: dict[str, Any] | None = None,
+    nested: bool = False,
+    run_id: str | None = None,
+) -> ActiveRun:
+    """Start a run and make it the active one: ``with shipyard.start_run(...) as run:``."""
+    with _state.lock:
+        parent = _state.runs[-1] if _state.runs else None
+        if parent is not None and not nested and run_id is None:
+            raise InvalidInput(
+                f"run {parent.id} is still active: end it first, or pass nested=True"
+            )
+        client = get_client()
+        run = client.start_run(
+            experiment,
+            run_name=run_name,
+            tags=tags,
+            parent_run_id=parent.id if (parent and nested) else None,
+            run_id=run_id,
+        )
+        run._on_end = _forget
+        _state.runs.append(run)
+        return run
+
+
+def _forget(run: ActiveRun) -> None:
+    with _state.lock:
+        if run in _state.runs:
+            _state.runs.remove(run)
+
+
+def active_run() -> ActiveRun | None:
+    with _state.lock:
+        return _state.runs[-1] if _state.runs else None
+
+
+def _require_run() -> ActiveRun:
+    run = active_run()
+    if run is None:
+        raise InvalidInput("no active run: call shipyard.start_run() first")
+    return run
+
+
+def end_run(status: str = "FINISHED") -> None:
+    run = active_run()
+    if run is not None:
+        run.end(status)
+
+
+def log_param(key: str, value: Any) -> None:
+    _require_run().log_param(key, value)
+
+
+def log_params(params: dict[str, Any]) -> None:
+    _require_run().log_params(params)
+
+
+def log_metric(key: str, value: Any, step: int | None = None) -> None:
+    _require_run().log_metric(key, value, step)
+
+
+def log_metrics(metrics: dict[str, Any], step: int | None = None) -> None:
+    _require_run().log_metrics(metrics, step)
+
+
+def set_tag(key: str, value: Any) -> None:
+    _require_run().set_tag(key, value)
+
+
+def set_tags(tags: dict[str, Any]) -> None:
+    _require_run().set_tags(tags)
+
+
+def log_artifact(path: str, artifact_path: str | None = None) -> None:
+    _require_run().log_artifact(path, artifact_path)
+
+
+def log_input(data: Any, name: str | None = None, context: str = "") -> None:
+    _require_run().log_input(data, name=name, context=context)
+
+
+def search_runs(filter: str = "", **kw: Any) -> RunPage:
+    return get_client().search_runs(filter, **kw)
+
+
+def get_run(run_id: str) -> Run:
+    return get_client().tracking.get_run(run_id)

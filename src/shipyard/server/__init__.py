@@ -1,0 +1,1 @@
+"""The HTTP server: app factory, routers (one per domain), middleware."""

@@ -1,0 +1,58 @@
+"""The app factory: ``create_app(settings)`` builds everything a server process needs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from shipyard import __version__
+from shipyard.core.settings import Settings
+from shipyard.platform import Platform
+from shipyard.server import errors
+from shipyard.server.middleware import BodyLimit
+from shipyard.server.routers import admin, health, registry, tracking
+
+log = logging.getLogger("shipyard.server")
+
+
+def _is_upload(path: str) -> bool:
+    return path.startswith("/api/v1/artifacts") or "/artifacts/" in path
+
+
+def create_app(settings: Settings, *, platform: Platform | None = None) -> FastAPI:
+    """A ready app. The platform (database, stores, services) opens here, migrations included."""
+    owned = platform is None
+    plat = platform or Platform(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if owned:
+                plat.close()
+
+    app = FastAPI(
+        title="Shipyard",
+        version=__version__,
+        description="Tracking, registry and more for ML models and LLM applications.",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.platform = plat
+    app.state.settings = settings
+    app.state.auth_required = settings.auth_required()
+    errors.install(app)
+    for module in (health, tracking, registry, admin):
+        app.include_router(module.router)
+    app.add_middleware(
+        BodyLimit,
+        limit=settings.server.max_body_bytes,
+        large_limit=settings.server.max_artifact_bytes,
+        large=_is_upload,
+    )
+    return app

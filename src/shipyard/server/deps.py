@@ -1,0 +1,57 @@
+"""Request dependencies: the platform, and the authenticated actor with a role check."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import Request
+
+from shipyard.core.auth import ANONYMOUS, Actor, Role
+from shipyard.core.errors import Unauthenticated
+from shipyard.platform import Platform
+
+
+def platform(request: Request) -> Platform:
+    p: Platform = request.app.state.platform
+    return p
+
+
+def _presented_key(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise Unauthenticated("use 'Authorization: Bearer <key>'")
+        return value.strip()
+    return request.headers.get("x-api-key")
+
+
+def current_actor(request: Request) -> Actor:
+    cached = getattr(request.state, "actor", None)
+    if cached is not None:
+        return cached
+    key = _presented_key(request)
+    p = platform(request)
+    if key:
+        actor = p.admin.authenticate(key)
+    elif request.app.state.auth_required:
+        raise Unauthenticated("an API key is required: send 'Authorization: Bearer <key>'")
+    else:
+        actor = ANONYMOUS
+    request.state.actor = actor
+    return actor
+
+
+def role(required: Role) -> Callable[[Request], Actor]:
+    def dependency(request: Request) -> Actor:
+        actor = current_actor(request)
+        actor.require(required, f"{request.method} {request.url.path}")
+        return actor
+
+    dependency.__name__ = f"require_{required.value}"
+    return dependency
+
+
+viewer = role(Role.viewer)
+editor = role(Role.editor)
+admin = role(Role.admin)

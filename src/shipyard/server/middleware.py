@@ -1,0 +1,83 @@
+"""ASGI middleware: request body limits (413 up front, or as soon as a body overflows)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """Reject bodies over ``limit`` bytes (``large_limit`` where ``large(path)`` is true)."""
+
+    def __init__(
+        self, app: ASGIApp, *, limit: int, large_limit: int, large: Callable[[str], bool]
+    ) -> None:
+        self.app = app
+        self.limit = limit
+        self.large_limit = large_limit
+        self.large = large
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.large_limit if self.large(scope.get("path", "")) else self.limit
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    await _reject(send, 400, "InvalidInput", "invalid Content-Length header")
+                    return
+                if declared > limit:
+                    await _too_large(send, limit)
+                    return
+        seen = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal seen
+            msg = await receive()
+            if msg["type"] == "http.request":
+                seen += len(msg.get("body", b""))
+                if seen > limit:
+                    raise _TooLarge
+            return msg
+
+        async def tracking_send(msg: Message) -> None:
+            nonlocal started
+            if msg["type"] == "http.response.start":
+                started = True
+            await send(msg)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await _too_large(send, limit)
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    await _reject(send, 413, "PayloadTooLarge", f"request body is larger than {limit} bytes")
+
+
+async def _reject(send: Send, status: int, type_: str, message: str) -> None:
+    body = orjson.dumps({"error": {"type": type_, "message": message}})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

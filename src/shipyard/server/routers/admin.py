@@ -1,0 +1,68 @@
+"""API keys and the audit log (admins only)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from shipyard.core.audit import AuditPage
+from shipyard.core.auth import Actor, ApiKey, NewApiKey, Role
+from shipyard.platform import Platform
+from shipyard.server.deps import admin, platform
+
+router = APIRouter(prefix="/api/v1", tags=["admin"])
+
+
+class CreateKey(BaseModel):
+    role: Role
+    name: str | None = Field(default=None, max_length=200)
+    tenant: str | None = Field(default=None, max_length=200)
+
+
+@router.post("/keys", status_code=201)
+def create_key(
+    req: CreateKey, p: Platform = Depends(platform), actor: Actor = Depends(admin)
+) -> NewApiKey:
+    return p.admin.create_key(actor, role=req.role, name=req.name, tenant=req.tenant)
+
+
+@router.get("/keys")
+def list_keys(
+    include_revoked: bool = False, p: Platform = Depends(platform), actor: Actor = Depends(admin)
+) -> dict[str, list[ApiKey]]:
+    return {"keys": p.admin.list_keys(actor, include_revoked=include_revoked)}
+
+
+@router.delete("/keys/{key_id}")
+def revoke_key(
+    key_id: str, p: Platform = Depends(platform), actor: Actor = Depends(admin)
+) -> ApiKey:
+    return p.admin.revoke_key(actor, key_id)
+
+
+@router.get("/audit")
+def audit_log(
+    actor_name: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    target_type: str | None = None,
+    target: str | None = None,
+    since_ms: int | None = None,
+    until_ms: int | None = None,
+    limit: int = 100,
+    cursor: str | None = None,
+    p: Platform = Depends(platform),
+    who: Actor = Depends(admin),
+) -> AuditPage:
+    """Newest first. ``action`` accepts ``*`` wildcards (``registry.*``)."""
+    return p.admin.audit_events(
+        who,
+        actor_name=actor or actor_name,
+        action=action,
+        target_type=target_type,
+        target=target,
+        since_ms=since_ms,
+        until_ms=until_ms,
+        limit=limit,
+        cursor=cursor,
+    )

@@ -1,0 +1,25 @@
+"""Liveness and identity."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from shipyard import __version__
+from shipyard.core.admin_api import actor_info
+from shipyard.core.auth import Actor
+from shipyard.platform import Platform
+from shipyard.server.deps import platform, viewer
+
+router = APIRouter()
+
+
+@router.get("/healthz", tags=["health"])
+def healthz(p: Platform = Depends(platform)) -> dict[str, str]:
+    """Answers 200 when the server and its database are up."""
+    p.db.ping()
+    return {"status": "ok", "version": __version__, "database": p.db.dialect}
+
+
+@router.get("/api/v1/whoami", tags=["admin"])
+def whoami(actor: Actor = Depends(viewer)) -> dict[str, str | None]:
+    return actor_info(actor)

@@ -1,0 +1,1 @@
+"""Database engine and sessions, migrations, and the content-addressed artifact store."""

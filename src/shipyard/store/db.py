@@ -1,0 +1,119 @@
+"""Database engine and sessions.
+
+SQLite (the embedded default) runs in WAL mode. Writers take the write lock up
+front (``BEGIN IMMEDIATE``) so that concurrent processes queue on SQLite's busy
+timeout instead of failing on a lock upgrade, and writers inside one process
+queue on a mutex so they never spin on each other. PostgreSQL uses an ordinary
+connection pool.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from shipyard.core.errors import StoreError
+
+
+class Database:
+    def __init__(self, url: str, *, busy_timeout_s: float = 60.0, pool_size: int = 10) -> None:
+        try:
+            parsed = make_url(url)
+        except ArgumentError as exc:
+            raise StoreError(f"invalid database URL: {exc}") from exc
+        self.url = parsed
+        self.dialect = parsed.get_backend_name()
+        if self.dialect == "postgresql" and parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+            self.url = parsed
+        self._write_mutex = threading.Lock() if self.is_sqlite else None
+        if self.is_sqlite:
+            self._prepare_sqlite_path()
+            self.read_engine = self._sqlite_engine(busy_timeout_s, begin="BEGIN", pool=pool_size)
+            self.write_engine = self._sqlite_engine(busy_timeout_s, begin="BEGIN IMMEDIATE", pool=2)
+        else:
+            engine = create_engine(
+                parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            )
+            self.read_engine = self.write_engine = engine
+        self._read = sessionmaker(self.read_engine, expire_on_commit=False)
+        self._write = sessionmaker(self.write_engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @property
+    def safe_url(self) -> str:
+        return self.url.render_as_string(hide_password=True)
+
+    def _prepare_sqlite_path(self) -> None:
+        database = self.url.database
+        if database and database != ":memory:":
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+    def _sqlite_engine(self, busy_timeout_s: float, *, begin: str, pool: int) -> Engine:
+        engine = create_engine(
+            self.url,
+            connect_args={"timeout": busy_timeout_s, "check_same_thread": False},
+            pool_size=pool,
+            max_overflow=pool,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql(begin)
+
+        return engine
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for queries; nothing it does is committed."""
+        try:
+            with self._read() as session:
+                yield session
+        except OperationalError as exc:
+            raise StoreError(f"database error: {exc.orig}") from exc
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session in one transaction, committed when the block ends without error."""
+        mutex = self._write_mutex
+        if mutex is not None:
+            mutex.acquire()
+        try:
+            with self._write() as session, session.begin():
+                yield session
+        except OperationalError as exc:
+            raise StoreError(f"database error: {exc.orig}") from exc
+        finally:
+            if mutex is not None:
+                mutex.release()
+
+    def ping(self) -> None:
+        """Raise StoreError unless the database answers."""
+        with self.read() as s:
+            s.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        self.read_engine.dispose()
+        if self.write_engine is not self.read_engine:
+            self.write_engine.dispose()

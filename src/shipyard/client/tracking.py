@@ -19,6 +19,7 @@ from shipyard.tracking.schemas import (
     RunPage,
     SearchRuns,
     UpdateRun,
+    check_artifact_path,
 )
 
 
@@ -78,7 +79,7 @@ class RemoteTracking(TrackingAPI):
         return [MetricSeries.model_validate(s) for s in data["series"]]
 
     def log_artifact(self, run_id: str, local_path: Path, artifact_path: str) -> ArtifactInfo:
-        path = f"/api/v1/runs/{_q(run_id)}/artifacts/{quote(artifact_path)}"
+        path = f"/api/v1/runs/{_q(run_id)}/artifacts/{quote(check_artifact_path(artifact_path))}"
         return ArtifactInfo.model_validate(self.t.upload("PUT", path, local_path))
 
     def list_artifacts(self, run_id: str) -> list[ArtifactInfo]:

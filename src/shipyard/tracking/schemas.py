@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+import posixpath
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
+
+from shipyard.core.errors import InvalidInput
 
 NAME_MAX = 250
 
@@ -132,3 +135,20 @@ class SearchRuns(BaseModel):
 
 def finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
+
+
+def check_key(kind: str, key: str) -> str:
+    if not isinstance(key, str) or not key.strip():
+        raise InvalidInput(f"{kind} names must be non-empty text")
+    if len(key) > NAME_MAX:
+        raise InvalidInput(f"{kind} name longer than {NAME_MAX} characters: {key[:40]!r}...")
+    if any(ord(c) < 32 for c in key):
+        raise InvalidInput(f"{kind} name {key!r} contains control characters")
+    return key
+
+
+def check_artifact_path(path: str) -> str:
+    norm = posixpath.normpath(path.replace("\\", "/")).lstrip("/")
+    if not path or norm in (".", "") or norm.startswith("..") or len(norm) > 1000:
+        raise InvalidInput(f"invalid artifact path {path!r}: use a relative path inside the run")
+    return norm

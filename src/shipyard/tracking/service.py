@@ -6,7 +6,6 @@ Every write runs in one transaction together with its audit event.
 from __future__ import annotations
 
 import base64
-import posixpath
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
@@ -33,7 +32,6 @@ from shipyard.tracking.models import (
     RunTagRow,
 )
 from shipyard.tracking.schemas import (
-    NAME_MAX,
     ArtifactInfo,
     CreateExperiment,
     CreateRun,
@@ -46,28 +44,13 @@ from shipyard.tracking.schemas import (
     RunStatus,
     SearchRuns,
     UpdateRun,
+    check_artifact_path,
+    check_key,
 )
 from shipyard.tracking.search import parse_filter, parse_order_by
 
 PARAM_VALUE_MAX = 8000
 TAG_VALUE_MAX = 8000
-
-
-def check_key(kind: str, key: str) -> str:
-    if not isinstance(key, str) or not key.strip():
-        raise InvalidInput(f"{kind} names must be non-empty text")
-    if len(key) > NAME_MAX:
-        raise InvalidInput(f"{kind} name longer than {NAME_MAX} characters: {key[:40]!r}...")
-    if any(ord(c) < 32 for c in key):
-        raise InvalidInput(f"{kind} name {key!r} contains control characters")
-    return key
-
-
-def check_artifact_path(path: str) -> str:
-    norm = posixpath.normpath(path.replace("\\", "/")).lstrip("/")
-    if not path or norm in (".", "") or norm.startswith("..") or len(norm) > 1000:
-        raise InvalidInput(f"invalid artifact path {path!r}: use a relative path inside the run")
-    return norm
 
 
 def _experiment(row: ExperimentRow) -> Experiment:

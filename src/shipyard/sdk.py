@@ -155,6 +155,12 @@ class Client:
     def flush(self) -> None:
         self.metrics.flush()
 
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         if self._closed:
             return

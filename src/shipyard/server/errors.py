@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shipyard.core.errors import ShipyardError
@@ -35,10 +37,10 @@ def error_response(status: int, type_: str, message: str, **extra: Any) -> JSONR
     return JSONResponse({"error": body}, status_code=status)
 
 
-def _describe_validation(exc: RequestValidationError) -> tuple[int, str]:
+def _describe_validation(errors_: Sequence[Any]) -> tuple[int, str]:
     parts = []
     status = 422
-    for err in exc.errors()[:10]:
+    for err in list(errors_)[:10]:
         if err.get("type") == "json_invalid":
             status = 400
             ctx = err.get("ctx") or {}
@@ -58,7 +60,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:
-        status, message = _describe_validation(exc)
+        status, message = _describe_validation(exc.errors())
+        return error_response(status, _HTTP_TYPES[status], message)
+
+    @app.exception_handler(ValidationError)
+    async def _pydantic(_req: Request, exc: ValidationError) -> JSONResponse:
+        status, message = _describe_validation(exc.errors())
         return error_response(status, _HTTP_TYPES[status], message)
 
     @app.exception_handler(StarletteHTTPException)

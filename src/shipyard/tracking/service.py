@@ -106,6 +106,12 @@ class TrackingService:
     def create_run(self, actor: Actor, req: CreateRun) -> Run:
         for k in req.tags:
             check_key("tag", k)
+        try:
+            return self._create_run(actor, req)
+        except IntegrityError:  # another writer created the experiment at the same moment
+            return self._create_run(actor, req)
+
+    def _create_run(self, actor: Actor, req: CreateRun) -> Run:
         with self.db.write() as s:
             exp = s.scalars(select(ExperimentRow).where(ExperimentRow.name == req.experiment))
             exp_row = exp.first() or self._new_experiment(

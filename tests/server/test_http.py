@@ -1,0 +1,193 @@
+"""The HTTP surface of a real server process: errors, limits, auth and roles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shipyard import PermissionDenied, Unauthenticated
+from shipyard.core.auth import Role
+from shipyard.core.settings import Settings
+from shipyard.sdk import Client
+from tests.conftest import ServerProcess, unique
+
+
+@pytest.fixture(scope="module")
+def open_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    server = ServerProcess(tmp_path_factory.mktemp("open")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def locked_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    server = ServerProcess(tmp_path_factory.mktemp("locked"), auth="required").start()
+    yield server
+    server.stop()
+
+
+def _error(resp: httpx.Response) -> dict[str, str]:
+    assert resp.headers["content-type"].startswith("application/json"), resp.text
+    body = resp.json()
+    assert set(body) == {"error"} and {"type", "message"} <= set(body["error"])
+    return body["error"]  # type: ignore[no-any-return]
+
+
+def test_health_and_openapi(open_server: ServerProcess) -> None:
+    assert httpx.get(f"{open_server.url}/healthz").json()["status"] == "ok"
+    spec = httpx.get(f"{open_server.url}/openapi.json").json()
+    assert "/api/v1/runs/{run_id}/metrics" in spec["paths"]
+    assert "/api/v1/registry/{name}/aliases/{alias}/rollback" in spec["paths"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status", "etype"),
+    [
+        ("GET", "/api/v1/nowhere", {}, 404, "NotFound"),
+        ("GET", "/api/v1/runs/abc", {}, 404, "NotFound"),
+        ("DELETE", "/healthz", {}, 405, "MethodNotAllowed"),
+        ("POST", "/api/v1/runs", {"content": b"{not json", "headers": {"content-type": "application/json"}}, 400, "InvalidInput"),
+        ("POST", "/api/v1/runs", {"json": {"experiment": ["x"]}}, 422, "ValidationFailed"),
+        ("POST", "/api/v1/runs", {"json": {}}, 422, "ValidationFailed"),
+        ("POST", "/api/v1/runs/search", {"json": {"filter": "metrics.x >"}}, 400, "InvalidInput"),
+        ("POST", "/api/v1/runs/search", {"json": {"max_results": -1}}, 422, "ValidationFailed"),
+        ("GET", "/api/v1/registry-resolve?ref=bad%20name", {}, 400, "InvalidInput"),
+        ("GET", "/api/v1/artifacts/nothex", {}, 400, "InvalidInput"),
+        ("GET", "/api/v1/registry/x/versions/notanumber", {}, 422, "ValidationFailed"),
+        ("POST", "/api/v1/keys", {"json": {"role": "god"}}, 422, "ValidationFailed"),
+    ],
+)
+def test_bad_requests_get_json_4xx(open_server: ServerProcess, method: str, path: str,
+                                   kwargs: dict[str, object], status: int, etype: str) -> None:
+    resp = httpx.request(method, open_server.url + path, **kwargs)  # type: ignore[arg-type]
+    assert resp.status_code == status, resp.text
+    assert _error(resp)["type"] == etype
+
+
+def test_metric_batch_validation(open_server: ServerProcess) -> None:
+    run = httpx.post(f"{open_server.url}/api/v1/runs", json={"experiment": unique("e")}).json()
+    url = f"{open_server.url}/api/v1/runs/{run['id']}/metrics"
+    for body in (b"[]", b'{"metrics": [{"key": "a", "value": "x"}]}', b'{"metrics": 3}',
+                 b'{"metrics": [{"key": "", "value": 1}]}', b"\xff\xfe"):
+        resp = httpx.post(url, content=body, headers={"content-type": "application/json"})
+        assert 400 <= resp.status_code < 500, (body, resp.text)
+        _error(resp)
+    ok = httpx.post(url, json={"metrics": [{"key": "a", "value": None, "step": 1}]})
+    assert ok.json() == {"stored": 1}
+
+
+def test_body_over_limit_is_413(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "small")
+    server.env["SHIPYARD_MAX_BODY_BYTES"] = "1000"
+    server.env["SHIPYARD_MAX_ARTIFACT_BYTES"] = "5000"
+    server.start()
+    try:
+        big = {"experiment": "x" * 2000}
+        resp = httpx.post(f"{server.url}/api/v1/runs", json=big)
+        assert resp.status_code == 413 and _error(resp)["type"] == "PayloadTooLarge"
+
+        def chunked() -> Iterator[bytes]:  # no Content-Length: counted while streaming
+            for _ in range(10):
+                yield b"x" * 1000
+
+        resp = httpx.post(f"{server.url}/api/v1/artifacts", content=chunked())
+        assert resp.status_code == 413
+        ok = httpx.post(f"{server.url}/api/v1/artifacts", content=b"y" * 4000)
+        assert ok.status_code == 201 and ok.json()["size"] == 4000
+        assert httpx.get(f"{server.url}/healthz").status_code == 200
+    finally:
+        server.stop()
+
+
+def test_no_request_gets_a_500(open_server: ServerProcess) -> None:
+    """Every route of the OpenAPI spec, fed junk: always a JSON 4xx, never a 500."""
+    spec = httpx.get(f"{open_server.url}/openapi.json").json()
+    junk_bodies = [b"", b"null", b"[]", b'{"a": 1}', b"\x00\x01", b'{"name": 5, "version": "x"}',
+                   b'{"payload": "x", "kind": "robot", "version": 0}']
+    with httpx.Client(base_url=open_server.url) as http:
+        for path, ops in spec["paths"].items():
+            filled = path
+            for part in ("{run_id}", "{name}", "{alias}", "{version}", "{key_id}", "{digest}",
+                         "{path}"):
+                filled = filled.replace(part, "zz%20..%2F" if part != "{version}" else "-1")
+            for method in ops:
+                for body in junk_bodies:
+                    resp = http.request(method.upper(), filled, content=body,
+                                        headers={"content-type": "application/json"})
+                    assert resp.status_code < 500, (method, filled, body, resp.text)
+                    if resp.status_code >= 400:
+                        _error(resp)
+
+
+def test_roles_are_enforced(locked_server: ServerProcess) -> None:
+    # bootstrap: the first admin key is made on the server's own store, as `shipyard keys create`
+    local = Client(Settings.load(home=locked_server.home))
+    admin_key = local.admin.create_key(Role.admin, name="root").key
+    local.close()
+    url = locked_server.url
+
+    resp = httpx.get(f"{url}/api/v1/experiments")
+    assert resp.status_code == 401 and _error(resp)["type"] == "Unauthenticated"
+    assert resp.headers["www-authenticate"] == "Bearer"
+    bad = httpx.get(f"{url}/api/v1/experiments", headers={"Authorization": "Bearer shy_x_y"})
+    assert bad.status_code == 401
+    assert httpx.get(f"{url}/healthz").status_code == 200  # health needs no key
+
+    with locked_server.client(admin_key) as admin:
+        viewer_key = admin.admin.create_key(Role.viewer, name="dash").key
+        editor = admin.admin.create_key(Role.editor, name="trainer", tenant="acme")
+        name = unique("m")
+        admin.registry.create_version(name, kind="model", payload={})
+    with locked_server.client(viewer_key) as viewer:
+        assert viewer.tracking.list_experiments() is not None
+        assert viewer.registry.get_entry(name).name == name
+        with pytest.raises(PermissionDenied):
+            viewer.start_run(unique("e"))
+        with pytest.raises(PermissionDenied):
+            viewer.registry.set_alias(name, "production", 1)
+    with locked_server.client(editor.key) as ed:
+        assert ed.admin.whoami() == {"name": "trainer", "role": "editor", "tenant": "acme",
+                                     "key_id": editor.id}
+        with ed.start_run(unique("e")) as run:
+            run.log_metric("x", 1.0)
+        ed.registry.set_alias(name, "production", 1)
+        with pytest.raises(PermissionDenied):
+            ed.registry.approve(name, 1)
+        with pytest.raises(PermissionDenied):
+            ed.admin.create_key(Role.admin)
+        with pytest.raises(PermissionDenied):
+            ed.admin.audit()
+    with locked_server.client(admin_key) as admin:
+        events = admin.admin.audit(target=f"{name}@production").events
+        assert events[0].actor == "trainer" and events[0].tenant == "acme"
+        admin.admin.revoke_key(editor.id)
+    with locked_server.client(editor.key) as ed, pytest.raises(Unauthenticated):
+        ed.tracking.list_experiments()
+
+
+def test_auth_is_mandatory_off_loopback(tmp_path: Path) -> None:
+    import asyncio
+
+    from shipyard.server.app import create_app
+
+    settings = Settings.load(home=tmp_path / "h", host="0.0.0.0", auth="off")
+    assert settings.auth_required()
+    app = create_app(settings)
+
+    async def call() -> int:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            return (await http.get("/api/v1/experiments")).status_code
+
+    assert asyncio.run(call()) == 401
+    app.state.platform.close()
+    loop = Settings.load(home=tmp_path / "h", host="127.0.0.1")
+    assert not loop.auth_required()
+    assert Settings.load(home=tmp_path / "h", host="::1", auth="required").auth_required()
+
+
+def test_open_server_says_so_at_start(open_server: ServerProcess) -> None:
+    assert "auth is OFF" in open_server.log.read_text()

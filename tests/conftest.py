@@ -1,4 +1,4 @@
-"""Shared fixtures: a temp SHIPYARD_HOME for every test, real SQLite and PostgreSQL, real servers."""
+"""Shared fixtures: a temp SHIPYARD_HOME per test, real SQLite and PostgreSQL, real servers."""
 
 from __future__ import annotations
 
@@ -146,8 +146,18 @@ class ServerProcess:
 
     def start(self) -> ServerProcess:
         self.home.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "shipyard.cli.main", "server", "--host", "127.0.0.1",
-               "--port", str(self.port), "--auth", self.auth]
+        cmd = [
+            sys.executable,
+            "-m",
+            "shipyard.cli.main",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--auth",
+            self.auth,
+        ]
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
@@ -192,7 +202,8 @@ def session_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
 
 @pytest.fixture
 def server_for(
-    session_servers: dict[str, ServerProcess], tmp_path_factory: pytest.TempPathFactory,
+    session_servers: dict[str, ServerProcess],
+    tmp_path_factory: pytest.TempPathFactory,
     request: pytest.FixtureRequest,
 ):  # type: ignore[no-untyped-def]
     def get(dialect: str) -> ServerProcess:

@@ -14,14 +14,11 @@ import threading
 import weakref
 from typing import Any
 
-from shipyard.core.admin_api import AdminAPI, LocalAdmin
-from shipyard.core.auth import Actor
+from shipyard.core.admin_api import AdminAPI
 from shipyard.core.errors import InvalidInput
 from shipyard.core.settings import Settings
 from shipyard.registry.api import RegistryAPI
-from shipyard.registry.local import LocalRegistry
 from shipyard.tracking.api import TrackingAPI
-from shipyard.tracking.local import LocalTracking
 from shipyard.tracking.logger import MetricLogger, Point
 from shipyard.tracking.run import ActiveRun
 from shipyard.tracking.schemas import CreateRun, MetricPoint, Run, RunPage, SearchRuns, UpdateRun
@@ -69,7 +66,11 @@ class Client:
                 ]
                 remote.log_metric_rows(run_id, rows)
         else:
+            from shipyard.core.admin import LocalAdmin
+            from shipyard.core.identity import Actor
             from shipyard.platform import Platform
+            from shipyard.registry.local import LocalRegistry
+            from shipyard.tracking.local import LocalTracking
 
             platform = Platform(self.settings)
             actor = Actor.local()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shipyard import NotFound
-from shipyard.core.auth import Role
+from shipyard.core.identity import Role
 from shipyard.sdk import Client
 from tests.conftest import unique
 

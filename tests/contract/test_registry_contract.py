@@ -16,8 +16,14 @@ def test_versions_are_numbered_and_immutable(client: Client, tmp_path: Path) -> 
     name = unique("model")
     blob = tmp_path / "weights.bin"
     blob.write_bytes(b"w" * 10_000)
-    v1 = client.registry.create_version(name, kind=Kind.model, payload={"lr": 0.1}, artifact=blob,
-                                        description="first", tags={"team": "ml"})
+    v1 = client.registry.create_version(
+        name,
+        kind=Kind.model,
+        payload={"lr": 0.1},
+        artifact=blob,
+        description="first",
+        tags={"team": "ml"},
+    )
     v2 = client.registry.create_version(name, payload={"lr": 0.2})
     assert (v1.version, v2.version) == (1, 2)
     assert v1.kind == Kind.model and v1.artifact_digest and v2.artifact_digest is None
@@ -84,7 +90,12 @@ def test_alias_history_and_rollback(client: Client) -> None:
         reg.rollback(name, "production")
     history = reg.history(name, "production")
     assert [(e.action, e.from_version, e.to_version) for e in history] == [
-        ("set", None, 1), ("set", 1, 2), ("set", 2, 3), ("rollback", 3, 2), ("rollback", 2, 1)]
+        ("set", None, 1),
+        ("set", 1, 2),
+        ("set", 2, 3),
+        ("rollback", 3, 2),
+        ("rollback", 2, 1),
+    ]
     assert history[3].reason == "v3 regressed" and history[0].reason == "launch"
     assert all(e.actor for e in history) and all(e.time_ms > 0 for e in history)
     reg.delete_alias(name, "production", "retired")

@@ -120,8 +120,10 @@ def test_dataset_inputs(client: Client, tmp_path: Path) -> None:
         run.log_input(np.zeros((7, 3)), name="arr")
     inputs = {d.name: d for d in client.tracking.get_run(run.id).inputs}
     assert inputs["frame"].num_rows == 3
-    assert inputs["frame"].schema_["columns"] == {"a": "int64", "b": "str"} or \
-        inputs["frame"].schema_["columns"]["a"] == "int64"
+    assert (
+        inputs["frame"].schema_["columns"] == {"a": "int64", "b": "str"}
+        or inputs["frame"].schema_["columns"]["a"] == "int64"
+    )
     assert inputs["train"].num_rows == 3 and inputs["train"].schema_["columns"] == ["a", "b"]
     assert inputs["arr"].num_rows == 7
     assert len({d.digest for d in inputs.values()}) == 3
@@ -148,13 +150,22 @@ def test_search_runs_filters_and_ordering(client: Client) -> None:
     assert sorted(names("tags.kind != 'sweep' or metrics.auc < 0.9")) == ["r1", "r3"]
     assert sorted(names("params.depth >= 3")) == ["r2", "r3"]
     assert sorted(names("attributes.name LIKE 'r%' and status = 'FINISHED'")) == [
-        "r0", "r1", "r2", "r3"]
+        "r0",
+        "r1",
+        "r2",
+        "r3",
+    ]
     assert names("metrics.missing > 1") == []
     assert sorted(names("metrics.missing IS NULL and not (params.model = 'rf')")) == ["r2", "r3"]
     page = search("", experiments=[exp], order_by=["params.depth ASC"], max_results=3)
     assert [r.name for r in page.runs] == ["r0", "r1", "r2"] and page.next_page_token
-    rest = search("", experiments=[exp], order_by=["params.depth ASC"], max_results=3,
-                  page_token=page.next_page_token)
+    rest = search(
+        "",
+        experiments=[exp],
+        order_by=["params.depth ASC"],
+        max_results=3,
+        page_token=page.next_page_token,
+    )
     assert [r.name for r in rest.runs] == ["r3"] and rest.next_page_token is None
     for bad in ("metrics.auc >", "foo.bar = 1", "metrics.auc = 'x'", "params.a = 1 and"):
         with pytest.raises(InvalidInput):
@@ -163,7 +174,8 @@ def test_search_runs_filters_and_ordering(client: Client) -> None:
 
 def test_nested_runs_and_unknown_ids(client: Client) -> None:
     with client.start_run(unique("e")) as parent:
-        with client.start_run(unique("e"), parent_run_id=parent.id) as child:
+        child = client.start_run(unique("e"), parent_run_id=parent.id)
+        with child:
             child.log_metric("x", 1)
     assert client.tracking.get_run(child.id).parent_run_id == parent.id
     with pytest.raises(NotFound):

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from shipyard import PermissionDenied, Unauthenticated
-from shipyard.core.auth import Role
+from shipyard.core.identity import Role
 from shipyard.core.settings import Settings
 from shipyard.sdk import Client
 from tests.conftest import ServerProcess, unique
@@ -49,7 +49,13 @@ def test_health_and_openapi(open_server: ServerProcess) -> None:
         ("GET", "/api/v1/nowhere", {}, 404, "NotFound"),
         ("GET", "/api/v1/runs/abc", {}, 404, "NotFound"),
         ("DELETE", "/healthz", {}, 405, "MethodNotAllowed"),
-        ("POST", "/api/v1/runs", {"content": b"{not json", "headers": {"content-type": "application/json"}}, 400, "InvalidInput"),
+        (
+            "POST",
+            "/api/v1/runs",
+            {"content": b"{not json", "headers": {"content-type": "application/json"}},
+            400,
+            "InvalidInput",
+        ),
         ("POST", "/api/v1/runs", {"json": {"experiment": ["x"]}}, 422, "ValidationFailed"),
         ("POST", "/api/v1/runs", {"json": {}}, 422, "ValidationFailed"),
         ("POST", "/api/v1/runs/search", {"json": {"filter": "metrics.x >"}}, 400, "InvalidInput"),
@@ -60,8 +66,14 @@ def test_health_and_openapi(open_server: ServerProcess) -> None:
         ("POST", "/api/v1/keys", {"json": {"role": "god"}}, 422, "ValidationFailed"),
     ],
 )
-def test_bad_requests_get_json_4xx(open_server: ServerProcess, method: str, path: str,
-                                   kwargs: dict[str, object], status: int, etype: str) -> None:
+def test_bad_requests_get_json_4xx(
+    open_server: ServerProcess,
+    method: str,
+    path: str,
+    kwargs: dict[str, object],
+    status: int,
+    etype: str,
+) -> None:
     resp = httpx.request(method, open_server.url + path, **kwargs)  # type: ignore[arg-type]
     assert resp.status_code == status, resp.text
     assert _error(resp)["type"] == etype
@@ -70,8 +82,13 @@ def test_bad_requests_get_json_4xx(open_server: ServerProcess, method: str, path
 def test_metric_batch_validation(open_server: ServerProcess) -> None:
     run = httpx.post(f"{open_server.url}/api/v1/runs", json={"experiment": unique("e")}).json()
     url = f"{open_server.url}/api/v1/runs/{run['id']}/metrics"
-    for body in (b"[]", b'{"metrics": [{"key": "a", "value": "x"}]}', b'{"metrics": 3}',
-                 b'{"metrics": [{"key": "", "value": 1}]}', b"\xff\xfe"):
+    for body in (
+        b"[]",
+        b'{"metrics": [{"key": "a", "value": "x"}]}',
+        b'{"metrics": 3}',
+        b'{"metrics": [{"key": "", "value": 1}]}',
+        b"\xff\xfe",
+    ):
         resp = httpx.post(url, content=body, headers={"content-type": "application/json"})
         assert 400 <= resp.status_code < 500, (body, resp.text)
         _error(resp)
@@ -105,18 +122,36 @@ def test_body_over_limit_is_413(tmp_path: Path) -> None:
 def test_no_request_gets_a_500(open_server: ServerProcess) -> None:
     """Every route of the OpenAPI spec, fed junk: always a JSON 4xx, never a 500."""
     spec = httpx.get(f"{open_server.url}/openapi.json").json()
-    junk_bodies = [b"", b"null", b"[]", b'{"a": 1}', b"\x00\x01", b'{"name": 5, "version": "x"}',
-                   b'{"payload": "x", "kind": "robot", "version": 0}']
+    junk_bodies = [
+        b"",
+        b"null",
+        b"[]",
+        b'{"a": 1}',
+        b"\x00\x01",
+        b'{"name": 5, "version": "x"}',
+        b'{"payload": "x", "kind": "robot", "version": 0}',
+    ]
     with httpx.Client(base_url=open_server.url) as http:
         for path, ops in spec["paths"].items():
             filled = path
-            for part in ("{run_id}", "{name}", "{alias}", "{version}", "{key_id}", "{digest}",
-                         "{path}"):
+            for part in (
+                "{run_id}",
+                "{name}",
+                "{alias}",
+                "{version}",
+                "{key_id}",
+                "{digest}",
+                "{path}",
+            ):
                 filled = filled.replace(part, "zz%20..%2F" if part != "{version}" else "-1")
             for method in ops:
                 for body in junk_bodies:
-                    resp = http.request(method.upper(), filled, content=body,
-                                        headers={"content-type": "application/json"})
+                    resp = http.request(
+                        method.upper(),
+                        filled,
+                        content=body,
+                        headers={"content-type": "application/json"},
+                    )
                     assert resp.status_code < 500, (method, filled, body, resp.text)
                     if resp.status_code >= 400:
                         _error(resp)
@@ -149,8 +184,12 @@ def test_roles_are_enforced(locked_server: ServerProcess) -> None:
         with pytest.raises(PermissionDenied):
             viewer.registry.set_alias(name, "production", 1)
     with locked_server.client(editor.key) as ed:
-        assert ed.admin.whoami() == {"name": "trainer", "role": "editor", "tenant": "acme",
-                                     "key_id": editor.id}
+        assert ed.admin.whoami() == {
+            "name": "trainer",
+            "role": "editor",
+            "tenant": "acme",
+            "key_id": editor.id,
+        }
         with ed.start_run(unique("e")) as run:
             run.log_metric("x", 1.0)
         ed.registry.set_alias(name, "production", 1)

@@ -1,4 +1,4 @@
-"""Several processes logging to one run at once lose nothing; acknowledged writes survive kill -9."""
+"""Processes logging to one run at once lose nothing; acknowledged writes survive kill -9."""
 
 from __future__ import annotations
 
@@ -18,12 +18,26 @@ WORKERS = 8
 POINTS = 1500
 
 
-def _spawn(env: dict[str, str], run_id: str, worker: int, experiment: str, *extra: str
-           ) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "tests.helpers.log_worker", "--run-id", run_id,
-           "--worker", str(worker), "--points", str(POINTS), "--experiment", experiment, *extra]
-    return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+def _spawn(
+    env: dict[str, str], run_id: str, worker: int, experiment: str, *extra: str
+) -> subprocess.Popen[bytes]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "tests.helpers.log_worker",
+        "--run-id",
+        run_id,
+        "--worker",
+        str(worker),
+        "--points",
+        str(POINTS),
+        "--experiment",
+        experiment,
+        *extra,
+    ]
+    return subprocess.Popen(
+        cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
 
 
 def _run_workers(env: dict[str, str], client: Client, *extra: str) -> None:
@@ -64,14 +78,14 @@ def test_eight_processes_embedded_sqlite(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
-def test_eight_processes_remote(tmp_path: Path, dialect: str, request: pytest.FixtureRequest
-                                ) -> None:
+def test_eight_processes_remote(
+    tmp_path: Path, dialect: str, request: pytest.FixtureRequest
+) -> None:
     url = request.getfixturevalue("postgres").fresh_database() if dialect == "postgresql" else None
     server = ServerProcess(tmp_path / "srv", database_url=url).start()
     try:
         with server.client() as client:
-            _run_workers(_env(SHIPYARD_HOME=str(tmp_path / "c"), SHIPYARD_URL=server.url),
-                         client)
+            _run_workers(_env(SHIPYARD_HOME=str(tmp_path / "c"), SHIPYARD_URL=server.url), client)
     finally:
         server.stop()
 

@@ -6,7 +6,7 @@ import click
 from rich.table import Table
 
 from shipyard.cli.common import console, fmt_time, get_client, json_option, print_json
-from shipyard.core.auth import Role
+from shipyard.core.identity import Role
 
 
 @click.group("keys")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from shipyard.client.http import Transport
 from shipyard.core.admin_api import AdminAPI
-from shipyard.core.audit import AuditPage
-from shipyard.core.auth import ApiKey, NewApiKey, Role
+from shipyard.core.identity import ApiKey, AuditPage, NewApiKey, Role
 
 
 class RemoteAdmin(AdminAPI):

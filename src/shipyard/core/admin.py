@@ -6,8 +6,9 @@ import threading
 import time
 
 from shipyard.core import audit, auth
-from shipyard.core.auth import Actor, ApiKey, NewApiKey, Role
+from shipyard.core.admin_api import AdminAPI, actor_info
 from shipyard.core.errors import InvalidInput
+from shipyard.core.identity import Actor, ApiKey, AuditPage, NewApiKey, Role
 from shipyard.store.db import Database
 
 # A validated key is trusted this long before it is looked up again; revoking
@@ -91,7 +92,7 @@ class AdminService:
         until_ms: int | None = None,
         limit: int = 100,
         cursor: str | None = None,
-    ) -> audit.AuditPage:
+    ) -> AuditPage:
         actor.require(Role.admin, "reading the audit log")
         with self.db.read() as s:
             return audit.query(
@@ -105,3 +106,45 @@ class AdminService:
                 limit=limit,
                 cursor=cursor,
             )
+
+
+class LocalAdmin(AdminAPI):
+    def __init__(self, service: AdminService, actor: Actor) -> None:
+        self.service = service
+        self.actor = actor
+
+    def create_key(
+        self, role: Role, *, name: str | None = None, tenant: str | None = None
+    ) -> NewApiKey:
+        return self.service.create_key(self.actor, role=role, name=name, tenant=tenant)
+
+    def list_keys(self, include_revoked: bool = False) -> list[ApiKey]:
+        return self.service.list_keys(self.actor, include_revoked=include_revoked)
+
+    def revoke_key(self, key_id: str) -> ApiKey:
+        return self.service.revoke_key(self.actor, key_id)
+
+    def audit(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        target_type: str | None = None,
+        target: str | None = None,
+        since_ms: int | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> AuditPage:
+        return self.service.audit_events(
+            self.actor,
+            actor_name=actor,
+            action=action,
+            target_type=target_type,
+            target=target,
+            since_ms=since_ms,
+            limit=limit,
+            cursor=cursor,
+        )
+
+    def whoami(self) -> dict[str, str | None]:
+        return actor_info(self.actor)

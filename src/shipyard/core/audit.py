@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import Index, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from shipyard.core.auth import Actor
+from shipyard.core.identity import Actor, AuditEvent, AuditPage
 from shipyard.core.ids import new_id, now_ms
 from shipyard.store.base import Base
 
@@ -36,24 +35,6 @@ class AuditRow(Base):
         Index(None, "actor"),
         Index(None, "time_ms"),
     )
-
-
-class AuditEvent(BaseModel):
-    id: str
-    time_ms: int
-    actor: str
-    role: str
-    tenant: str | None
-    action: str
-    target_type: str
-    target: str
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-
-
-class AuditPage(BaseModel):
-    events: list[AuditEvent]
-    next_cursor: str | None
 
 
 def record(

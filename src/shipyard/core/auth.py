@@ -6,67 +6,20 @@ key is shown once, at creation. Roles are ordered: viewer < editor < admin.
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import secrets
-from dataclasses import dataclass
-from enum import StrEnum
 
-from pydantic import BaseModel
 from sqlalchemy import Index, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from shipyard.core.errors import InvalidInput, NotFound, PermissionDenied, Unauthenticated
+from shipyard.core.errors import NotFound, Unauthenticated
+from shipyard.core.identity import ANONYMOUS, Actor, ApiKey, NewApiKey, Role
 from shipyard.core.ids import now_ms
 from shipyard.store.base import Base
 
 KEY_PREFIX = "shy_"
 
-
-class Role(StrEnum):
-    viewer = "viewer"
-    editor = "editor"
-    admin = "admin"
-
-    @property
-    def rank(self) -> int:
-        return {"viewer": 0, "editor": 1, "admin": 2}[self.value]
-
-    @classmethod
-    def parse(cls, value: str) -> Role:
-        try:
-            return cls(value)
-        except ValueError:
-            raise InvalidInput(
-                f"unknown role {value!r}: use one of viewer, editor, admin"
-            ) from None
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is making a request: a key's owner, or the local user when embedded."""
-
-    name: str
-    role: Role
-    tenant: str | None = None
-    key_id: str | None = None
-
-    def require(self, role: Role, action: str = "this action") -> None:
-        if self.role.rank < role.rank:
-            raise PermissionDenied(
-                f"{action} needs the {role.value} role; {self.name} has {self.role.value}"
-            )
-
-    @classmethod
-    def local(cls) -> Actor:
-        try:
-            user = getpass.getuser()
-        except Exception:
-            user = "unknown"
-        return cls(name=f"local:{user}", role=Role.admin)
-
-
-ANONYMOUS = Actor(name="anonymous", role=Role.admin)
+__all__ = ["ANONYMOUS", "Actor", "ApiKey", "NewApiKey", "Role"]
 
 
 class ApiKeyRow(Base):
@@ -82,21 +35,6 @@ class ApiKeyRow(Base):
     last_used_at: Mapped[int | None]
 
     __table_args__ = (Index(None, "secret_hash", unique=True),)
-
-
-class ApiKey(BaseModel):
-    id: str
-    name: str
-    role: Role
-    tenant: str | None
-    created_at: int
-    created_by: str
-    revoked_at: int | None
-    last_used_at: int | None
-
-
-class NewApiKey(ApiKey):
-    key: str  # the only time the secret is shown
 
 
 def _hash(key: str) -> str:

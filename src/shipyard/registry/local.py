@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from shipyard.core.auth import Actor
+from shipyard.core.identity import Actor
 from shipyard.registry.api import RegistryAPI
 from shipyard.registry.schemas import (
     AliasEvent,

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shipyard.core import audit
-from shipyard.core.auth import Actor, Role
 from shipyard.core.errors import ApprovalRequired, Conflict, InvalidInput, NotFound
+from shipyard.core.identity import Actor, Role
 from shipyard.core.ids import new_id, now_ms
 from shipyard.registry.models import AliasEventRow, AliasRow, EntryRow, VersionRow
 from shipyard.registry.schemas import (

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from fastapi import Request
 
-from shipyard.core.auth import ANONYMOUS, Actor, Role
 from shipyard.core.errors import Unauthenticated
+from shipyard.core.identity import ANONYMOUS, Actor, Role
 from shipyard.platform import Platform
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from shipyard.core.auth import Actor
+from shipyard.core.identity import Actor
 from shipyard.store.artifacts import CHUNK
 from shipyard.tracking.api import TrackingAPI
 from shipyard.tracking.schemas import (

@@ -15,8 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shipyard.core import audit
-from shipyard.core.auth import Actor
 from shipyard.core.errors import Conflict, InvalidInput, NotFound
+from shipyard.core.identity import Actor
 from shipyard.core.ids import new_id, now_ms
 from shipyard.store.artifacts import ArtifactStore, check_digest
 from shipyard.store.db import Database

@@ -5,8 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from shipyard.core.audit import AuditPage
-from shipyard.core.auth import Actor, ApiKey, NewApiKey, Role
+from shipyard.core.identity import Actor, ApiKey, AuditPage, NewApiKey, Role
 from shipyard.platform import Platform
 from shipyard.server.deps import admin, platform
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 
 from shipyard import __version__
 from shipyard.core.admin_api import actor_info
-from shipyard.core.auth import Actor
+from shipyard.core.identity import Actor
 from shipyard.platform import Platform
 from shipyard.server.deps import platform, viewer
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from shipyard.core.auth import Actor
+from shipyard.core.identity import Actor
 from shipyard.platform import Platform
 from shipyard.registry.schemas import (
     AliasEvent,

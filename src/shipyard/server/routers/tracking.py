@@ -6,8 +6,8 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from shipyard.core.auth import Actor
 from shipyard.core.errors import InvalidInput
+from shipyard.core.identity import Actor
 from shipyard.platform import Platform
 from shipyard.server.deps import editor, platform, viewer
 from shipyard.server.streams import stream_blob, upload_to_store

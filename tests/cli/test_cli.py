@@ -1,0 +1,174 @@
+"""The command line, on the embedded store and against a real server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from shipyard.cli.main import cli
+from shipyard.core.settings import Settings
+from shipyard.sdk import Client
+from tests.conftest import free_port
+
+
+def run(*args: str) -> str:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_help_explains_every_command() -> None:
+    out = run("--help")
+    for group in ("server", "demo", "keys", "audit", "experiments", "runs", "registry"):
+        assert group in out
+    for group, sub in (("runs", "compare"), ("registry", "rollback"), ("keys", "revoke")):
+        assert sub in run(group, "--help")
+
+
+def _seed() -> tuple[str, str]:
+    client = Client(Settings.load())
+    with client.start_run("churn", run_name="rf") as a:
+        a.log_params({"model": "rf", "depth": 5})
+        a.log_metrics({"auc": 0.91, "loss": 0.3})
+    with client.start_run("churn", run_name="lr") as b:
+        b.log_params({"model": "lr", "depth": 5})
+        b.log_metrics({"auc": 0.87, "loss": 0.4})
+    for i in range(3):
+        client.registry.create_version(
+            "churn-model", kind="model", payload={"i": i}, source_run_id=a.id
+        )
+    client.close()
+    return a.id, b.id
+
+
+def test_tracking_commands() -> None:
+    a, b = _seed()
+    assert "churn" in run("experiments", "list")
+    out = run("runs", "list", "-e", "churn", "-f", "metrics.auc > 0.9")
+    assert "rf" in out and "lr" not in out.replace("rf", "")
+    data = json.loads(run("runs", "list", "-e", "churn", "-o", "metrics.auc ASC", "--json"))
+    assert [r["name"] for r in data] == ["lr", "rf"]
+    out = run("runs", "show", a)
+    assert "params" in out and "auc" in out and "0.91" in out
+    out = run("runs", "compare", a, b)
+    assert "param.model" in out and "metric.auc" in out and "0.87" in out
+
+
+def test_registry_commands() -> None:
+    _seed()
+    run("registry", "alias", "churn-model", "production", "1", "--reason", "launch")
+    run("registry", "alias", "churn-model", "production", "3", "--reason", "retrain")
+    out = run("registry", "rollback", "churn-model", "--alias", "production", "--reason", "bad")
+    assert "3 → 1" in out
+    hist = json.loads(run("registry", "history", "churn-model", "--json"))
+    assert [(e["action"], e["to_version"], e["reason"]) for e in hist] == [
+        ("set", 1, "launch"),
+        ("set", 3, "retrain"),
+        ("rollback", 1, "bad"),
+    ]
+    assert "production→1" in run("registry", "list")
+    assert json.loads(run("registry", "show", "churn-model@production", "--json"))["version"] == 1
+    assert "3" in run("registry", "versions", "churn-model")
+    run("registry", "protect", "churn-model")
+    result = CliRunner().invoke(cli, ["registry", "alias", "churn-model", "production", "2"])
+    assert result.exit_code != 0
+    run("registry", "approve", "churn-model", "2", "--comment", "ok")
+    run("registry", "alias", "churn-model", "production", "2")
+    assert "dataset" in run("registry", "lineage", "churn-model", "2") or "run" in run(
+        "registry", "lineage", "churn-model", "2"
+    )
+
+
+def test_keys_and_audit_commands() -> None:
+    out = run("keys", "create", "--role", "editor", "--name", "trainer", "--tenant", "acme")
+    key = out.strip().splitlines()[-1]
+    assert key.startswith("shy_")
+    listed = run("keys", "list")
+    assert "trainer" in listed and key not in listed
+    key_id = json.loads(run("keys", "list", "--json"))[0]["id"]
+    run("keys", "revoke", key_id)
+    assert "trainer" not in run("keys", "list")
+    audit = json.loads(run("audit", "--json"))
+    assert [e["action"] for e in audit][:2] == ["key.revoke", "key.create"]
+    assert "key.create" in run("audit", "--action", "key.*")
+
+
+def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
+    env = {**os.environ, "SHIPYARD_HOME": str(tmp_path / "h")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "shipyard.cli.main", "runs", "show", "nope"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert "no run with id 'nope'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_cli_works_against_a_server(server_for) -> None:  # type: ignore[no-untyped-def]
+    server = server_for("sqlite")
+    env = {**os.environ, "SHIPYARD_URL": server.url, "SHIPYARD_HOME": "/nonexistent"}
+    with server.client() as c, c.start_run("remote-cli", run_name="via-http") as r:
+        r.log_metric("auc", 0.5)
+    proc = subprocess.run(
+        [sys.executable, "-m", "shipyard.cli.main", "runs", "list", "-e", "remote-cli", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert [r["name"] for r in json.loads(proc.stdout)] == ["via-http"]
+
+
+@pytest.mark.slow
+def test_demo_fills_a_fresh_home_and_serves_it(tmp_path: Path) -> None:
+    """The README's first command: `shipyard demo` trains, registers, serves and prints its URL."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
+    env["SHIPYARD_HOME"] = str(tmp_path / "demo-home")
+    log = tmp_path / "demo.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "shipyard.cli.main", "demo", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        text = log.read_text()
+        assert url in text
+        with Client(Settings.load(home=tmp_path / "c"), url=url) as client:
+            runs = client.search_runs(
+                "", experiments=["demo-breast-cancer"], order_by=["metrics.final_auc DESC"]
+            ).runs
+            assert len(runs) == 8 and runs[0].metrics["final_auc"] > 0.95
+            assert len(client.tracking.metric_history(runs[0].id, ["test_auc"])[0].steps) >= 60
+            champion = client.registry.resolve("breast-cancer-classifier@champion")
+            assert champion.source_run_id == runs[0].id
+            assert client.registry.resolve("breast-cancer-classifier").version == champion.version
+            lineage = client.registry.lineage("breast-cancer-classifier", champion.version)
+            assert {d.context for d in lineage.datasets} == {"train", "test"}
+            kinds = {e.kind.value for e in client.registry.list_entries()}
+            assert kinds == {"model", "prompt", "evalset", "route"}
+    finally:
+        proc.terminate()
+        proc.wait(30)

@@ -202,6 +202,8 @@ def test_roles_are_enforced(locked_server: ServerProcess) -> None:
     with locked_server.client(admin_key) as admin:
         events = admin.admin.audit(target=f"{name}@production").events
         assert events[0].actor == "trainer" and events[0].tenant == "acme"
+        used = {k.id: k.last_used_at for k in admin.admin.list_keys()}
+        assert used[editor.id] is not None  # keys show when they were last used
         admin.admin.revoke_key(editor.id)
     with locked_server.client(editor.key) as ed, pytest.raises(Unauthenticated):
         ed.tracking.list_experiments()

@@ -9,11 +9,14 @@ from shipyard.core import audit, auth
 from shipyard.core.admin_api import AdminAPI, actor_info
 from shipyard.core.errors import InvalidInput
 from shipyard.core.identity import Actor, ApiKey, AuditPage, NewApiKey, Role
+from shipyard.core.ids import now_ms
 from shipyard.store.db import Database
 
 # A validated key is trusted this long before it is looked up again; revoking
 # through this process clears it at once.
 AUTH_CACHE_S = 5.0
+# ``last_used_at`` of a key is refreshed at most this often.
+TOUCH_EVERY_MS = 60_000
 
 
 class AdminService:
@@ -69,7 +72,10 @@ class AdminService:
         if hit is not None and now - hit[0] < AUTH_CACHE_S:
             return hit[1]
         with self.db.read() as s:
-            actor = auth.authenticate(s, key)
+            actor, last_used = auth.authenticate(s, key)
+        if actor.key_id and (last_used is None or now_ms() - last_used > TOUCH_EVERY_MS):
+            with self.db.write() as s:
+                auth.touch_key(s, actor.key_id)
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()

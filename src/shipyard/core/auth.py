@@ -78,8 +78,10 @@ def revoke_key(session: Session, key_id: str) -> ApiKey:
     return ApiKey.model_validate(row, from_attributes=True)
 
 
-def authenticate(session: Session, key: str) -> Actor:
-    """The actor a presented key stands for; Unauthenticated if unknown or revoked."""
+def authenticate(session: Session, key: str) -> tuple[Actor, int | None]:
+    """The actor a presented key stands for, and when the key was last used.
+
+    Unauthenticated if the key is unknown or revoked."""
     if not key.startswith(KEY_PREFIX):
         raise Unauthenticated("malformed API key (Shipyard keys start with 'shy_')")
     row = session.scalars(select(ApiKeyRow).where(ApiKeyRow.secret_hash == _hash(key))).first()
@@ -87,7 +89,14 @@ def authenticate(session: Session, key: str) -> Actor:
         raise Unauthenticated("unknown API key")
     if row.revoked_at is not None:
         raise Unauthenticated(f"API key {row.id} was revoked")
-    return Actor(name=row.name, role=Role(row.role), tenant=row.tenant, key_id=row.id)
+    actor = Actor(name=row.name, role=Role(row.role), tenant=row.tenant, key_id=row.id)
+    return actor, row.last_used_at
+
+
+def touch_key(session: Session, key_id: str) -> None:
+    row = session.get(ApiKeyRow, key_id)
+    if row is not None:
+        row.last_used_at = now_ms()
 
 
 def count_admin_keys(session: Session) -> int:

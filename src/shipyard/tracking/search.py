@@ -266,10 +266,11 @@ def _build(ident: _Ident, op: str, value: Any) -> ColumnElement[bool]:
         return _apply(col, op, value)
     table: Any = {"metrics": LatestMetricRow, "params": ParamRow, "tags": RunTagRow}[ident.space]
     row_match = and_(table.run_id == RunRow.id, table.key == ident.name)
-    if op == "is null":
-        return ~exists().where(row_match)
+    has_value = exists().where(row_match, table.value.is_not(None))
+    if op == "is null":  # absent, or (for metrics) NaN
+        return ~has_value
     if op == "is not null":
-        return exists().where(row_match)
+        return has_value
     if ident.space == "metrics":
         if not _numeric(value):
             raise InvalidInput(f"metrics.{ident.name} compares with numbers, not {value!r}")

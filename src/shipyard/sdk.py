@@ -11,7 +11,6 @@ import atexit
 import logging
 import os
 import threading
-import weakref
 from typing import Any
 
 from shipyard.core.admin_api import AdminAPI
@@ -93,14 +92,9 @@ class Client:
             interval_s=self.settings.tracking.metrics_flush_interval_s,
         )
         self._closed = False
-        ref = weakref.ref(self)
-
-        def close_at_exit() -> None:
-            client = ref()
-            if client is not None:
-                client.close()
-
-        atexit.register(close_at_exit)
+        # Held until close(): whatever was logged is sent at interpreter exit, even when the
+        # caller kept no reference to this client.
+        atexit.register(self.close)
 
     @property
     def remote(self) -> bool:
@@ -166,6 +160,8 @@ class Client:
         if self._closed:
             return
         self._closed = True
+        atexit.unregister(self.close)
+        _end_active_runs(self)
         try:
             self.metrics.close()
         except Exception as exc:
@@ -185,6 +181,21 @@ class _Default:
 
 
 _state = _Default()
+
+
+def _end_active_runs(client: Client) -> None:
+    """Finish the shortcut runs of a closing client (at interpreter exit: runs never ended)."""
+    while True:
+        with _state.lock:
+            mine = [r for r in _state.runs if r._logger is client.metrics]
+        if not mine:
+            return
+        run = mine[-1]
+        try:
+            run.end()
+        except Exception as exc:
+            log.error("could not end run %s: %s", run.id, exc)
+            _forget(run)
 
 
 def get_client() -> Client:

@@ -112,6 +112,15 @@ def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
     )
     assert proc.returncode == 1
     assert "no run with id 'nope'" in proc.stderr and "Traceback" not in proc.stderr
+    proc = subprocess.run(
+        [sys.executable, "-m", "shipyard.cli.main", "runs", "list", "-f", "[/]"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1 and "error: cannot read the filter" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_cli_works_against_a_server(server_for) -> None:  # type: ignore[no-untyped-def]

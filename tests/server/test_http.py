@@ -11,6 +11,7 @@ import pytest
 from shipyard import PermissionDenied, Unauthenticated
 from shipyard.core.identity import Role
 from shipyard.core.settings import Settings
+from shipyard.registry.schemas import CreateEntry, Kind
 from shipyard.sdk import Client
 from tests.conftest import ServerProcess, unique
 
@@ -196,9 +197,19 @@ def test_roles_are_enforced(locked_server: ServerProcess) -> None:
         with pytest.raises(PermissionDenied):
             ed.registry.approve(name, 1)
         with pytest.raises(PermissionDenied):
+            ed.registry.create_entry(CreateEntry(name=unique("p"), kind=Kind.model, protected=True))
+        with pytest.raises(PermissionDenied):
             ed.admin.create_key(Role.admin)
         with pytest.raises(PermissionDenied):
             ed.admin.audit()
+    with locked_server.client(admin_key) as admin:
+        guarded = unique("guarded")
+        admin.registry.create_entry(CreateEntry(name=guarded, kind=Kind.model, protected=True))
+        admin.registry.create_version(guarded, payload={})
+        admin.registry.approve(guarded, 1)
+        admin.registry.set_alias(guarded, "production", 1)
+    with locked_server.client(editor.key) as ed, pytest.raises(PermissionDenied):
+        ed.registry.delete_alias(guarded, "production")  # only admins remove a protected alias
     with locked_server.client(admin_key) as admin:
         events = admin.admin.audit(target=f"{name}@production").events
         assert events[0].actor == "trainer" and events[0].tenant == "acme"

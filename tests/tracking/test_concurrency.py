@@ -105,6 +105,30 @@ def test_exit_without_end_flushes_metrics(tmp_path: Path) -> None:
     client.close()
 
 
+def test_exit_flushes_even_without_a_reference_to_the_client(tmp_path: Path) -> None:
+    script = (
+        "import shipyard\n"
+        "def main():\n"
+        "    run = shipyard.Client().start_run('orphan')\n"
+        "    for i in range(500):\n"
+        "        run.log_metric('a', i)\n"
+        "    shipyard.start_run('fluent').log_metric('b', 1)  # never ended by hand\n"
+        "    print(run.id)\n"
+        "main()\n"
+    )
+    env = _env(SHIPYARD_HOME=str(tmp_path / "h"))
+    proc = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    client = Client(Settings.load(home=tmp_path / "h"))
+    run_id = proc.stdout.strip()
+    assert len(client.tracking.metric_history(run_id, ["a"])[0].steps) == 500
+    fluent = client.search_runs("", experiments=["fluent"]).runs[0]
+    assert fluent.status.value == "FINISHED" and fluent.metrics == {"b": 1.0}
+    client.close()
+
+
 def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
     server = ServerProcess(tmp_path / "srv").start()
     with server.client() as client:

@@ -13,8 +13,8 @@ from rich.console import Console
 
 from shipyard.sdk import Client
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+console = Console(highlight=False, soft_wrap=True, markup=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
 def get_client(ctx: click.Context) -> Client:

@@ -35,7 +35,7 @@ def command(port: int | None, host: str | None, no_serve: bool) -> None:
         settings.server.host = host
     if port:
         settings.server.port = port
-    console.print(f"Shipyard home: [bold]{settings.home}[/]")
+    console.print(f"Shipyard home: {settings.home}")
     client = Client(settings)
     try:
         if _already_filled(client):
@@ -158,7 +158,7 @@ def fill(client: Client) -> dict[str, Any]:
     _register(client, [(second_run, second_auc), (best_run, best_auc)])
     console.print(
         f"logged {len(grid) + len(alphas)} runs; best test AUC {best_auc:.4f} "
-        f"→ registered as [bold]{MODEL}@champion[/]"
+        f"→ registered as {MODEL}@champion"
     )
     return {"best_run": best_run, "best_auc": best_auc}
 

@@ -29,7 +29,7 @@ def create(
         print_json(key)
         return
     console.print(
-        f"created key [bold]{key.name}[/] (id {key.id}, role {key.role.value}"
+        f"created key {key.name} (id {key.id}, role {key.role.value}"
         + (f", tenant {key.tenant}" if key.tenant else "")
         + ")"
     )

@@ -38,7 +38,7 @@ def main() -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except ShipyardError as exc:
-        err_console.print(f"[bold red]error[/]: {exc.message}")
+        err_console.print(f"error: {exc.message}", style="bold red")
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

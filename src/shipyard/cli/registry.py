@@ -51,7 +51,7 @@ def show(ctx: click.Context, ref: str, as_json: bool) -> None:
             print_json(v)
             return
         console.print(
-            f"[bold]{v.name}[/] version {v.version} ({v.kind.value})"
+            f"{v.name} version {v.version} ({v.kind.value})"
             + (f"  aliases: {', '.join(v.aliases)}" if v.aliases else "")
         )
         console.print(
@@ -71,8 +71,8 @@ def show(ctx: click.Context, ref: str, as_json: bool) -> None:
         print_json(e)
         return
     console.print(
-        f"[bold]{e.name}[/] ({e.kind.value})  latest version {e.latest_version or '-'}"
-        + ("  [yellow]protected[/]: " + ", ".join(e.protected_aliases) if e.protected else "")
+        f"{e.name} ({e.kind.value})  latest version {e.latest_version or '-'}"
+        + ("  protected: " + ", ".join(e.protected_aliases) if e.protected else "")
     )
     if e.description:
         console.print(e.description)

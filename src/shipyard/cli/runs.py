@@ -65,7 +65,7 @@ def list_(
         )
     console.print(table)
     if page.next_page_token:
-        console.print(f"[dim]more runs match; showing the first {len(page.runs)}[/]")
+        console.print(f"more runs match; showing the first {len(page.runs)}")
 
 
 @command.command("show")
@@ -82,7 +82,7 @@ def show(ctx: click.Context, run_id: str, as_json: bool) -> None:
         data["artifacts"] = [a.model_dump() for a in artifacts]
         print_json(data)
         return
-    console.print(f"[bold]{run.name}[/]  {run.id}  [bold]{run.status.value}[/]")
+    console.print(f"{run.name}  {run.id}  {run.status.value}")
     console.print(
         f"started {fmt_time(run.start_time)}  ended {fmt_time(run.end_time)}  "
         f"({fmt_duration(run.start_time, run.end_time)})  by {run.created_by}"

@@ -18,21 +18,19 @@ def serve(settings: Settings, *, log_level: str = "warning") -> None:
     host, port = settings.server.host, settings.server.port
     shown = f"[{host}]" if ":" in host else host
     platform = app.state.platform
-    console.print(
-        f"Shipyard server on [bold]http://{shown}:{port}[/]  (database: {platform.db.safe_url})"
-    )
+    console.print(f"Shipyard server on http://{shown}:{port}  (database: {platform.db.safe_url})")
     if app.state.auth_required:
         if not platform.admin.has_admin_key():
             console.print(
-                "[yellow]auth is required but no admin key exists: create one with "
-                "`shipyard keys create --role admin`[/]"
+                "auth is required but no admin key exists: create one with "
+                "`shipyard keys create --role admin`"
             )
         else:
             console.print("auth: API keys required")
     else:
         console.print(
-            "[yellow]auth is OFF: the server is open to anyone who can reach "
-            f"{host} (loopback only). Set SHIPYARD_AUTH=required to require keys.[/]"
+            "auth is OFF: the server is open to anyone who can reach "
+            f"{host} (loopback only). Set SHIPYARD_AUTH=required to require keys."
         )
     uvicorn.run(
         app,

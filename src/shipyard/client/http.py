@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json as stdjson
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -53,14 +54,14 @@ class Transport:
     ) -> Any:
         kw: dict[str, Any] = {}
         if json is not None:
-            kw["content"] = orjson.dumps(json)
+            kw["content"] = _dumps(json)
             kw["headers"] = {"Content-Type": "application/json"}
         if params:
             kw["params"] = params
         resp = self._send(method, path, **kw)
         if not resp.content:
             return None
-        return orjson.loads(resp.content)
+        return _loads(resp.content)
 
     def upload(self, method: str, path: str, source: Path) -> Any:
         def chunks() -> Iterator[bytes]:
@@ -72,7 +73,7 @@ class Transport:
             "Content-Length": str(source.stat().st_size),
         }
         resp = self._send(method, path, content=chunks(), headers=headers)
-        return orjson.loads(resp.content)
+        return _loads(resp.content)
 
     def download(self, path: str, dest: Path) -> Path:
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -94,3 +95,17 @@ def _json_or_text(resp: httpx.Response) -> Any:
         return orjson.loads(resp.content)
     except orjson.JSONDecodeError:
         return resp.text
+
+
+def _dumps(obj: Any) -> bytes:
+    try:
+        return orjson.dumps(obj)
+    except TypeError:  # integers beyond 64 bits: the standard library writes them
+        return stdjson.dumps(obj).encode()
+
+
+def _loads(data: bytes) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return stdjson.loads(data)

@@ -16,6 +16,7 @@ from shipyard.registry.schemas import (
     Lineage,
     UpdateEntry,
     Version,
+    content_hash,
 )
 
 
@@ -58,6 +59,7 @@ class RemoteRegistry(RegistryAPI):
         tags: dict[str, str] | None = None,
         dedupe: bool = False,
     ) -> Version:
+        content_hash(payload or {}, None)  # refuses what is not plain JSON, as the server would
         digest = None
         if artifact is not None:
             digest = self.t.upload("POST", "/api/v1/artifacts", artifact)["digest"]

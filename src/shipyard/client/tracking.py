@@ -87,8 +87,9 @@ class RemoteTracking(TrackingAPI):
         return [ArtifactInfo.model_validate(a) for a in data["artifacts"]]
 
     def download_artifact(self, run_id: str, artifact_path: str, dest: Path) -> Path:
-        target = dest / artifact_path if dest.is_dir() else dest
-        path = f"/api/v1/runs/{_q(run_id)}/artifacts/{quote(artifact_path)}"
+        clean = check_artifact_path(artifact_path)
+        target = dest / clean if dest.is_dir() else dest
+        path = f"/api/v1/runs/{_q(run_id)}/artifacts/{quote(clean)}"
         return self.t.download(path, target)
 
     def log_input(self, run_id: str, dataset: DatasetInput) -> None:

@@ -145,4 +145,8 @@ def _class_for_status(status: int) -> type[ShipyardError]:
             return cls
     if 400 <= status < 500:
         return InvalidInput
-    return RemoteError
+    if status == 503:
+        return StoreError
+    if status in (502, 504):
+        return RemoteError
+    return ShipyardError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shipyard.store.base import Base
@@ -59,10 +59,13 @@ class AliasRow(Base):
 
 
 class AliasEventRow(Base):
-    """Every alias move, in order: set, rollback or delete."""
+    """Every alias move, in commit order (``seq``): set, rollback or delete."""
 
     __tablename__ = "registry_alias_events"
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    id: Mapped[str] = mapped_column(String(32), unique=True)
     entry_id: Mapped[str] = mapped_column(ForeignKey("registry_entries.id", ondelete="CASCADE"))
     alias: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(20))
@@ -72,4 +75,4 @@ class AliasEventRow(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     time_ms: Mapped[int]
 
-    __table_args__ = (Index(None, "entry_id", "alias", "id"),)
+    __table_args__ = (Index(None, "entry_id", "alias", "seq"),)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from enum import StrEnum
 from typing import Any
@@ -14,6 +16,7 @@ from shipyard.tracking.schemas import DatasetInput, Run
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,199}$")
 ALIAS_RE = re.compile(r"^[A-Za-z][A-Za-z0-9._\-]{0,99}$")
 LATEST = "latest"
+MAX_VERSION = 2**31 - 1
 DEFAULT_ALIAS = "production"
 
 
@@ -27,7 +30,7 @@ class Kind(StrEnum):
 
 
 def check_name(name: str) -> str:
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise InvalidInput(
             f"invalid registry name {name!r}: use letters, digits, '.', '_' or '-' "
             "(up to 200, starting with a letter or digit)"
@@ -36,7 +39,7 @@ def check_name(name: str) -> str:
 
 
 def check_alias(alias: str) -> str:
-    if not isinstance(alias, str) or not ALIAS_RE.match(alias):
+    if not isinstance(alias, str) or not ALIAS_RE.fullmatch(alias):
         raise InvalidInput(
             f"invalid alias {alias!r}: start with a letter; letters, digits, '.', '_', '-'"
         )
@@ -124,7 +127,7 @@ class CreateVersion(BaseModel):
 
 
 class SetAlias(BaseModel):
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_VERSION)
     reason: str = ""
 
 
@@ -146,7 +149,17 @@ def parse_ref(ref: str) -> tuple[str, str | None, int | None]:
         return check_name(name), check_alias(alias), None
     if "/" in text:
         name, _, ver = text.rpartition("/")
-        if not ver.isdigit() or int(ver) < 1:
+        if not (ver.isascii() and ver.isdigit()) or not 1 <= int(ver) <= MAX_VERSION:
             raise InvalidInput(f"invalid version in {ref!r}: versions are whole numbers from 1")
         return check_name(name), None, int(ver)
     return check_name(text), None, None
+
+
+def content_hash(payload: dict[str, Any], artifact_digest: str | None) -> str:
+    """sha256 of the canonical JSON payload and the artifact digest."""
+    try:
+        canon = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"the payload must be plain JSON: {exc}") from None
+    data = canon.encode() + b"\0" + (artifact_digest or "").encode()
+    return hashlib.sha256(data).hexdigest()

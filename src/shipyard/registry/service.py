@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
-from typing import Any
+from collections.abc import Callable
 
-import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -28,16 +26,12 @@ from shipyard.registry.schemas import (
     Version,
     check_alias,
     check_name,
+    content_hash,
     parse_ref,
 )
 from shipyard.store.artifacts import ArtifactStore, check_digest
-from shipyard.store.db import Database
+from shipyard.store.db import Database, retry_on_conflict
 from shipyard.tracking.service import TrackingService
-
-
-def content_hash(payload: dict[str, Any], artifact_digest: str | None) -> str:
-    canon = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(canon + b"\0" + (artifact_digest or "").encode()).hexdigest()
 
 
 class RegistryService:
@@ -116,7 +110,8 @@ class RegistryService:
             if kind is not None:
                 stmt = stmt.where(EntryRow.kind == kind.value)
             if search:
-                stmt = stmt.where(EntryRow.name.like(f"%{search}%"))
+                pattern = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                stmt = stmt.where(EntryRow.name.like(f"%{pattern}%", escape="\\"))
             rows = list(s.scalars(stmt))
             ids = [r.id for r in rows]
             latest = (
@@ -191,6 +186,11 @@ class RegistryService:
         if req.source_run_id is not None:
             self.tracking.get_run(req.source_run_id)  # NotFound when it does not exist
         digest = content_hash(req.payload, req.artifact_digest)
+        return retry_on_conflict(lambda: self._add_version(actor, name, req, kind, digest))
+
+    def _add_version(
+        self, actor: Actor, name: str, req: CreateVersion, kind: Kind | None, digest: str
+    ) -> Version:
         with self.db.write() as s:
             entry = self._entry_row(s, name, missing_ok=True, lock=True)
             if entry is None:
@@ -311,24 +311,71 @@ class RegistryService:
         self, actor: Actor, name: str, alias: str, version: int, reason: str = ""
     ) -> AliasEvent:
         actor.require(Role.editor, "moving an alias")
-        return self._move_alias(actor, name, alias, version, reason, action="set")
+        return self._move_alias(actor, name, alias, lambda *_: version, reason, "set")
+
+    def delete_alias(self, actor: Actor, name: str, alias: str, reason: str = "") -> AliasEvent:
+        actor.require(Role.editor, "deleting an alias")
+        return self._move_alias(actor, name, alias, lambda *_: None, reason, "delete")
+
+    def rollback(self, actor: Actor, name: str, alias: str, reason: str = "") -> AliasEvent:
+        """Move the alias back to the target it had before its current one.
+
+        Rollbacks undo moves in order: rolling back twice goes two moves back.
+        """
+        actor.require(Role.editor, "rolling back an alias")
+        return self._move_alias(
+            actor, name, alias, self._rollback_target, reason or "rollback", "rollback"
+        )
+
+    def _rollback_target(self, s: Session, entry: EntryRow, alias: str) -> int:
+        events = s.scalars(
+            select(AliasEventRow)
+            .where(AliasEventRow.entry_id == entry.id, AliasEventRow.alias == alias)
+            .order_by(AliasEventRow.seq)
+        )
+        stack: list[int | None] = []
+        for ev in events:
+            if ev.action == "rollback":
+                if stack:
+                    stack.pop()
+            elif not stack or stack[-1] != ev.to_version:  # a no-op move is not a step
+                stack.append(ev.to_version)
+        if len(stack) < 2:
+            raise Conflict(f"{entry.name}@{alias} has no earlier target to roll back to")
+        target = stack[-2]
+        if target is None:
+            raise Conflict(
+                f"before its current target, {entry.name}@{alias} did not exist; "
+                "delete the alias instead"
+            )
+        return target
 
     def _move_alias(
-        self, actor: Actor, name: str, alias: str, version: int | None, reason: str, action: str
+        self,
+        actor: Actor,
+        name: str,
+        alias: str,
+        target_of: Callable[..., int | None],
+        reason: str,
+        action: str,
     ) -> AliasEvent:
+        """Move (or delete) an alias under the entry's lock, record the event and audit it."""
         check_alias(alias)
         if alias == LATEST:
             raise InvalidInput("'latest' moves by itself and cannot be set")
         with self.db.write() as s:
             entry = self._entry_row(s, name, lock=True)
             current = s.get(AliasRow, (entry.id, alias))
-            if version is not None:
+            protected = entry.protected and alias in entry.protected_aliases
+            version = target_of(s, entry, alias)
+            if version is None:
+                if current is None:
+                    raise NotFound(f"{name!r} has no alias {alias!r}")
+                if protected:
+                    actor.require(Role.admin, f"deleting the protected alias {name}@{alias}")
+            else:
                 target = self._version_row(s, entry, version)
-                if (
-                    entry.protected
-                    and alias in entry.protected_aliases
-                    and target.approved_at is None
-                ):
+                if protected and target.approved_at is None:
                     raise ApprovalRequired(
                         f"{name!r} is protected: {alias!r} can only point at an approved version, "
                         f"and version {version} is not approved (an admin runs "
@@ -388,14 +435,6 @@ class RegistryService:
         s.flush()
         return _event(entry.name, event)
 
-    def delete_alias(self, actor: Actor, name: str, alias: str, reason: str = "") -> AliasEvent:
-        actor.require(Role.editor, "deleting an alias")
-        with self.db.read() as s:
-            entry = self._entry_row(s, name)
-            if s.get(AliasRow, (entry.id, check_alias(alias))) is None:
-                raise NotFound(f"{name!r} has no alias {alias!r}")
-        return self._move_alias(actor, name, alias, None, reason, action="delete")
-
     def history(self, name: str, alias: str | None = None) -> list[AliasEvent]:
         """Alias moves, oldest first."""
         with self.db.read() as s:
@@ -403,30 +442,7 @@ class RegistryService:
             stmt = select(AliasEventRow).where(AliasEventRow.entry_id == entry.id)
             if alias:
                 stmt = stmt.where(AliasEventRow.alias == check_alias(alias))
-            return [_event(name, r) for r in s.scalars(stmt.order_by(AliasEventRow.id))]
-
-    def rollback(self, actor: Actor, name: str, alias: str, reason: str = "") -> AliasEvent:
-        """Move the alias back to the target it had before its current one.
-
-        Rollbacks undo moves in order: rolling back twice goes two moves back.
-        """
-        actor.require(Role.editor, "rolling back an alias")
-        events = self.history(name, alias)
-        stack: list[int | None] = []
-        for ev in events:
-            if ev.action == "rollback":
-                if stack:
-                    stack.pop()
-            else:
-                stack.append(ev.to_version)
-        if len(stack) < 2:
-            raise Conflict(f"{name}@{alias} has no earlier target to roll back to")
-        target = stack[-2]
-        if target is None:
-            raise Conflict(
-                f"before its current target, {name}@{alias} did not exist; delete the alias instead"
-            )
-        return self._move_alias(actor, name, alias, target, reason or "rollback", action="rollback")
+            return [_event(name, r) for r in s.scalars(stmt.order_by(AliasEventRow.seq))]
 
     # -- approvals and lineage ---------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import StreamingResponse
@@ -34,5 +35,11 @@ def stream_blob(p: Platform, digest: str, *, filename: str | None = None) -> Str
 
     headers = {"ETag": f'"{digest}"'}
     if filename:
-        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+        headers["Content-Disposition"] = content_disposition(filename)
     return StreamingResponse(chunks(), media_type="application/octet-stream", headers=headers)
+
+
+def content_disposition(filename: str) -> str:
+    """An attachment header any filename survives (RFC 6266 / 5987)."""
+    ascii_name = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in filename)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"

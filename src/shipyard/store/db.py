@@ -9,18 +9,28 @@ connection pool.
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    StatementError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
-from shipyard.core.errors import StoreError
+from shipyard.core.errors import Conflict, InvalidInput, ShipyardError, StoreError
+
+log = logging.getLogger("shipyard.store")
+T = TypeVar("T")
 
 
 class Database:
@@ -91,20 +101,24 @@ class Database:
         try:
             with self._read() as session:
                 yield session
-        except OperationalError as exc:
-            raise StoreError(f"database error: {exc.orig}") from exc
+        except DBAPIError as exc:
+            raise _translate(exc) from exc
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A session in one transaction, committed when the block ends without error."""
+        """A session in one transaction, committed when the block ends without error.
+
+        A uniqueness or foreign-key violation comes out as ``Conflict``; a value the database
+        cannot store as ``InvalidInput``; an unreachable database as ``StoreError``.
+        """
         mutex = self._write_mutex
         if mutex is not None:
             mutex.acquire()
         try:
             with self._write() as session, session.begin():
                 yield session
-        except OperationalError as exc:
-            raise StoreError(f"database error: {exc.orig}") from exc
+        except (DBAPIError, StatementError) as exc:
+            raise _translate(exc) from exc
         finally:
             if mutex is not None:
                 mutex.release()
@@ -118,3 +132,21 @@ class Database:
         self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
             self.write_engine.dispose()
+
+
+def _translate(exc: StatementError) -> ShipyardError:
+    """The ShipyardError a database exception stands for. Details go to the log, not the caller."""
+    if isinstance(exc, IntegrityError):
+        return Conflict("the write conflicts with stored data (a duplicate or a missing reference)")
+    if isinstance(exc, DataError) or isinstance(exc.orig, ValueError | OverflowError):
+        return InvalidInput(f"a value cannot be stored: {str(exc.orig).splitlines()[0][:200]}")
+    log.error("database error: %s", exc)
+    return StoreError("the database is unavailable or failed; see the server log")
+
+
+def retry_on_conflict(fn: Callable[[], T]) -> T:
+    """Run ``fn`` once more when a concurrent writer made it conflict (check-then-insert races)."""
+    try:
+        return fn()
+    except Conflict:
+        return fn()

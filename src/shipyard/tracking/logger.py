@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from itertools import groupby
 
-from shipyard.core.errors import RemoteError, ShipyardError, StoreError
+from shipyard.core.errors import RemoteError, StoreError
 
 log = logging.getLogger("shipyard.tracking")
 
@@ -33,7 +33,7 @@ class MetricLogger:
         self._send_lock = threading.Lock()  # one sender at a time keeps points in order
         self._wake = threading.Event()
         self._closed = False
-        self._errors: list[ShipyardError] = []
+        self._errors: list[Exception] = []
         self._thread: threading.Thread | None = None
         self._failures = 0
 
@@ -95,10 +95,9 @@ class MetricLogger:
                             self._send_fn(run_id, points)
                         except TRANSIENT:
                             raise
-                        except ShipyardError as exc:  # the server refused: keeping it won't help
-                            log.error(
-                                "dropped %d metric points of run %s: %s", len(points), run_id, exc
-                            )
+                        except Exception as exc:  # refused: sending it again will not help
+                            msg = "dropped %d metric points of run %s: %s"
+                            log.error(msg, len(points), run_id, exc)
                             self._errors.append(exc)
                         i += len(points)
             except BaseException:

@@ -43,6 +43,7 @@ class RunTagRow(Base):
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(250), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+    value_num: Mapped[float | None] = mapped_column(Float)  # the value, when it is a number
 
 
 class ParamRow(Base):
@@ -50,6 +51,7 @@ class ParamRow(Base):
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(250), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+    value_num: Mapped[float | None] = mapped_column(Float)  # the value, when it is a number
 
 
 class MetricRow(Base):

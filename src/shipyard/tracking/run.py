@@ -11,8 +11,25 @@ from shipyard.core.errors import InvalidInput
 from shipyard.core.ids import now_ms
 from shipyard.tracking.api import TrackingAPI
 from shipyard.tracking.datasets import describe
-from shipyard.tracking.logger import MetricLogger
-from shipyard.tracking.schemas import ArtifactInfo, Run, RunStatus, UpdateRun
+from shipyard.tracking.logger import MetricLogger, Point
+from shipyard.tracking.schemas import (
+    MAX_INT,
+    ArtifactInfo,
+    Run,
+    RunStatus,
+    UpdateRun,
+    check_key,
+)
+
+
+def _point(run_id: str, key: str, value: Any, step: int, timestamp: int) -> Point:
+    """A validated point: the server would refuse what fails here, so it fails at the call."""
+    check_key("metric", key)
+    if not -MAX_INT <= step <= MAX_INT:
+        raise InvalidInput(f"metric {key!r}: step {step} is out of range")
+    if not 0 <= timestamp <= MAX_INT:
+        raise InvalidInput(f"metric {key!r}: timestamp {timestamp} is out of range")
+    return (run_id, key, _metric_value(key, value), step, timestamp)
 
 
 def _metric_value(key: str, value: Any) -> float | None:
@@ -20,6 +37,8 @@ def _metric_value(key: str, value: Any) -> float | None:
         value = float(value)
     try:
         number = float(value)
+    except OverflowError:
+        return None
     except (TypeError, ValueError):
         raise InvalidInput(f"metric {key!r} must be a number, got {type(value).__name__}") from None
     return number if math.isfinite(number) else None
@@ -78,20 +97,7 @@ class ActiveRun:
     def log_metric(
         self, key: str, value: Any, step: int | None = None, timestamp: int | None = None
     ) -> None:
-        if not isinstance(key, str) or not key:
-            raise InvalidInput("metric names must be non-empty text")
-        if step is None:
-            step = self._steps.get(key, -1) + 1
-        self._steps[key] = max(step, self._steps.get(key, step))
-        self._logger.log(
-            (
-                self.id,
-                key,
-                _metric_value(key, value),
-                int(step),
-                timestamp if timestamp is not None else now_ms(),
-            )
-        )
+        self.log_metrics({key: value}, step=step, timestamp=timestamp)
 
     def log_metrics(
         self, metrics: dict[str, Any], step: int | None = None, timestamp: int | None = None
@@ -99,11 +105,10 @@ class ActiveRun:
         ts = timestamp if timestamp is not None else now_ms()
         rows = []
         for key, value in metrics.items():
-            if not isinstance(key, str) or not key:
-                raise InvalidInput("metric names must be non-empty text")
-            s = step if step is not None else self._steps.get(key, -1) + 1
-            self._steps[key] = max(s, self._steps.get(key, s))
-            rows.append((self.id, key, _metric_value(key, value), int(s), ts))
+            s = int(step) if step is not None else self._steps.get(key, -1) + 1
+            rows.append(_point(self.id, key, value, s, int(ts)))
+        for row in rows:  # only once every point is valid
+            self._steps[row[1]] = max(row[3], self._steps.get(row[1], row[3]))
         self._logger.log_many(rows)
 
     def log_artifact(

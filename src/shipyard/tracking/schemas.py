@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import posixpath
+import re
 from enum import StrEnum
 from typing import Any
 
@@ -12,6 +13,7 @@ from pydantic import BaseModel, Field, field_validator
 from shipyard.core.errors import InvalidInput
 
 NAME_MAX = 250
+MAX_INT = 2**62  # bounds every integer the API accepts, within both databases' BIGINT
 
 
 class RunStatus(StrEnum):
@@ -31,12 +33,12 @@ class Experiment(BaseModel):
 
 
 class DatasetInput(BaseModel):
-    name: str
-    digest: str
+    name: str = Field(min_length=1, max_length=NAME_MAX)
+    digest: str = Field(min_length=64, max_length=64)
     schema_: dict[str, Any] = Field(default_factory=dict, alias="schema")
-    num_rows: int | None = None
-    source: str | None = None
-    context: str = ""
+    num_rows: int | None = Field(default=None, ge=0, le=MAX_INT)
+    source: str | None = Field(default=None, max_length=4000)
+    context: str = Field(default="", max_length=100)
 
     model_config = {"populate_by_name": True, "serialize_by_alias": True}
 
@@ -72,15 +74,18 @@ class RunPage(BaseModel):
 class MetricPoint(BaseModel):
     key: str = Field(min_length=1, max_length=NAME_MAX)
     value: float | None = Field(description="null stands for NaN or an infinity")
-    step: int = Field(default=0, ge=-(2**62), le=2**62)
-    timestamp: int | None = Field(default=None, ge=0, le=2**62)
+    step: int = Field(default=0, ge=-MAX_INT, le=MAX_INT)
+    timestamp: int | None = Field(default=None, ge=0, le=MAX_INT)
 
     @field_validator("value", mode="before")
     @classmethod
     def _number(cls, v: Any) -> Any:
         if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
             raise ValueError("a metric value must be a number")
-        return finite_or_none(float(v)) if v is not None else None
+        try:
+            return finite_or_none(float(v)) if v is not None else None
+        except OverflowError:
+            return None  # an integer too large for a float is not a finite number
 
 
 class MetricSeries(BaseModel):
@@ -104,12 +109,12 @@ class CreateRun(BaseModel):
     parent_run_id: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     system: dict[str, Any] = Field(default_factory=dict)
-    start_time: int | None = None
+    start_time: int | None = Field(default=None, ge=0, le=MAX_INT)
 
 
 class UpdateRun(BaseModel):
     status: RunStatus | None = None
-    end_time: int | None = None
+    end_time: int | None = Field(default=None, ge=0, le=MAX_INT)
     name: str | None = Field(default=None, max_length=500)
 
 
@@ -145,6 +150,26 @@ def check_key(kind: str, key: str) -> str:
     if any(ord(c) < 32 for c in key):
         raise InvalidInput(f"{kind} name {key!r} contains control characters")
     return key
+
+
+def check_text(what: str, text: str, limit: int) -> str:
+    if len(text) > limit:
+        raise InvalidInput(f"{what} is longer than {limit} characters")
+    if "\x00" in text:
+        raise InvalidInput(f"{what} contains a NUL character")
+    return text
+
+
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def as_number(value: Any) -> float | None:
+    """The numeric reading of a param or tag value, kept for numeric comparisons and ordering."""
+    text = str(value).strip()
+    if not _NUMBER.fullmatch(text):
+        return None
+    number = float(text)
+    return number if math.isfinite(number) else None
 
 
 def check_artifact_path(path: str) -> str:

@@ -10,10 +10,11 @@ Grammar (case-insensitive keywords)::
     op      := = | == | != | <> | < | <= | > | >= | LIKE | ILIKE | NOT LIKE | NOT ILIKE
 
 Names with spaces or punctuation go in backticks or double quotes. Metrics compare
-by their latest value; params and tags compare as text, or as numbers when an
-ordering operator meets a numeric literal. Attributes: ``status``, ``name``
-(``run_name``), ``id`` (``run_id``), ``experiment_id``, ``parent_run_id``,
-``created_by``, ``start_time``, ``end_time``.
+by their latest value (NaN counts as NULL); params and tags compare as text with a
+text literal and by their numeric reading with a number (``params.lr < 0.01``).
+LIKE is case-sensitive, ILIKE is not; ``\\`` escapes ``%`` and ``_``.
+Attributes: ``status``, ``name`` (``run_name``), ``id`` (``run_id``), ``experiment_id``,
+``parent_run_id``, ``created_by``, ``start_time``, ``end_time``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, cast, exists, func, not_, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, not_, or_
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import UnaryExpression
 
@@ -232,24 +233,34 @@ def _apply(col: Any, op: str, value: Any) -> ColumnElement[bool]:
         "<=": lambda: col <= value,
         ">": lambda: col > value,
         ">=": lambda: col >= value,
-        "like": lambda: col.like(value),
-        "not like": lambda: col.not_like(value),
-        "ilike": lambda: func.lower(col).like(str(value).lower()),
-        "not ilike": lambda: not_(func.lower(col).like(str(value).lower())),
+        "like": lambda: col.like(value, escape="\\"),
+        "not like": lambda: col.not_like(value, escape="\\"),
+        "ilike": lambda: func.lower(col).like(str(value).lower(), escape="\\"),
+        "not ilike": lambda: not_(func.lower(col).like(str(value).lower(), escape="\\")),
         "in": lambda: col.in_(value),
         "not in": lambda: col.not_in(value),
     }
     return ops[op]()
 
 
-def _text_value(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_text_value(v) for v in value]
-    return value if isinstance(value, str) else repr(value)
+NUMERIC_ATTRIBUTES = {"start_time", "end_time"}
+
+
+def _check_types(ident: _Ident, op: str, value: Any, numeric: bool) -> None:
+    """Reject comparisons the databases would treat differently (or refuse)."""
+    if value is None:
+        return
+    if op.endswith("like") and not isinstance(value, str):
+        raise InvalidInput(f"LIKE needs a text pattern, not {value!r}")
+    if op.endswith("like") and numeric:
+        raise InvalidInput(f"LIKE does not apply to the number {ident.space}.{ident.name}")
+    if numeric and not _numeric(value):
+        raise InvalidInput(f"{ident.space}.{ident.name} compares with numbers, not {value!r}")
+    if not numeric and ident.space == "attributes" and _numeric(value):
+        raise InvalidInput(f"{ident.name} compares with text, not {value!r}")
 
 
 def _build(ident: _Ident, op: str, value: Any) -> ColumnElement[bool]:
-    ordering = op in ("<", "<=", ">", ">=")
     if ident.space == "attributes":
         col = ATTRIBUTES.get(ident.name.lower())
         if col is None:
@@ -260,6 +271,7 @@ def _build(ident: _Ident, op: str, value: Any) -> ColumnElement[bool]:
             return col.is_(None)
         if op == "is not null":
             return col.is_not(None)
+        _check_types(ident, op, value, ident.name.lower() in NUMERIC_ATTRIBUTES)
         if ident.name.lower() == "status":
             value = [str(v).upper() for v in value] if isinstance(value, list) else value
             value = value.upper() if isinstance(value, str) else value
@@ -272,14 +284,16 @@ def _build(ident: _Ident, op: str, value: Any) -> ColumnElement[bool]:
     if op == "is not null":
         return has_value
     if ident.space == "metrics":
-        if not _numeric(value):
-            raise InvalidInput(f"metrics.{ident.name} compares with numbers, not {value!r}")
+        _check_types(ident, op, value, numeric=True)
         col = table.value
-    elif ordering and _numeric(value):
-        col = cast(table.value, Float)
+    elif _numeric(value):  # params and tags: numbers compare with the value's numeric reading
+        _check_types(ident, op, value, numeric=True)
+        col = table.value_num
     else:
+        _check_types(ident, op, value, numeric=False)
+        if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+            raise InvalidInput("an IN list mixes numbers and text")
         col = table.value
-        value = _text_value(value)
     return exists().where(row_match, _apply(col, op, value))
 
 
@@ -322,10 +336,10 @@ def parse_order_by(items: list[str]) -> tuple[list[Any], list[UnaryExpression[An
             ]
             alias = aliased(table)
             joins.append((alias, and_(alias.run_id == RunRow.id, alias.key == ident.name)))
+            if ident.space != "metrics":  # numbers in numeric order, then text
+                num = alias.value_num.desc() if direction == "desc" else alias.value_num.asc()
+                clauses.append(num.nulls_last())
             col = alias.value
         clause = col.desc() if direction == "desc" else col.asc()
         clauses.append(clause.nulls_last())
     return joins, clauses
-
-
-__all__ = ["parse_filter", "parse_order_by", "select"]

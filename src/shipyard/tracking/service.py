@@ -11,7 +11,6 @@ from typing import Any, cast
 
 from sqlalchemy import Table, and_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shipyard.core import audit
@@ -19,7 +18,7 @@ from shipyard.core.errors import Conflict, InvalidInput, NotFound
 from shipyard.core.identity import Actor
 from shipyard.core.ids import new_id, now_ms
 from shipyard.store.artifacts import ArtifactStore, check_digest
-from shipyard.store.db import Database
+from shipyard.store.db import Database, retry_on_conflict
 from shipyard.tracking.models import (
     DatasetRow,
     ExperimentRow,
@@ -32,6 +31,7 @@ from shipyard.tracking.models import (
     RunTagRow,
 )
 from shipyard.tracking.schemas import (
+    MAX_INT,
     ArtifactInfo,
     CreateExperiment,
     CreateRun,
@@ -44,8 +44,10 @@ from shipyard.tracking.schemas import (
     RunStatus,
     SearchRuns,
     UpdateRun,
+    as_number,
     check_artifact_path,
     check_key,
+    check_text,
 )
 from shipyard.tracking.search import parse_filter, parse_order_by
 
@@ -106,10 +108,8 @@ class TrackingService:
     def create_run(self, actor: Actor, req: CreateRun) -> Run:
         for k in req.tags:
             check_key("tag", k)
-        try:
-            return self._create_run(actor, req)
-        except IntegrityError:  # another writer created the experiment at the same moment
-            return self._create_run(actor, req)
+        # another writer may create the experiment at the same moment
+        return retry_on_conflict(lambda: self._create_run(actor, req))
 
     def _create_run(self, actor: Actor, req: CreateRun) -> Run:
         with self.db.write() as s:
@@ -133,7 +133,10 @@ class TrackingService:
             )
             s.add(row)
             s.flush()
-            s.add_all(RunTagRow(run_id=run_id, key=k, value=v) for k, v in req.tags.items())
+            s.add_all(
+                RunTagRow(run_id=run_id, key=k, value=v, value_num=as_number(v))
+                for k, v in req.tags.items()
+            )
             audit.record(
                 s,
                 actor,
@@ -177,16 +180,14 @@ class TrackingService:
     def log_params(self, actor: Actor, run_id: str, params: dict[str, Any]) -> None:
         """Params are write-once: the same value again is fine, a different one is a Conflict."""
         values = {check_key("param", k): _param_text(v) for k, v in params.items()}
-        for attempt in range(2):
-            try:
-                with self.db.write() as s:
-                    self._run_row(s, run_id)
-                    self._insert_params(s, run_id, values)
-                    audit.record(s, actor, "run.log_params", "run", run_id, after=values)
-                return
-            except IntegrityError:
-                if attempt:
-                    raise
+
+        def write() -> None:
+            with self.db.write() as s:
+                self._run_row(s, run_id)
+                self._insert_params(s, run_id, values)
+                audit.record(s, actor, "run.log_params", "run", run_id, after=values)
+
+        retry_on_conflict(write)
 
     def _insert_params(self, s: Session, run_id: str, values: dict[str, str]) -> None:
         existing = dict(
@@ -203,20 +204,25 @@ class TrackingService:
             desc = "; ".join(f"{k}: stored {a!r}, new {b!r}" for k, (a, b) in clashes.items())
             raise Conflict(f"params are write-once and these differ: {desc}", keys=list(clashes))
         s.add_all(
-            ParamRow(run_id=run_id, key=k, value=v) for k, v in values.items() if k not in existing
+            ParamRow(run_id=run_id, key=k, value=v, value_num=as_number(v))
+            for k, v in values.items()
+            if k not in existing
         )
         s.flush()
 
     def set_tags(self, actor: Actor, run_id: str, tags: dict[str, str]) -> None:
         for k, v in tags.items():
             check_key("tag", k)
-            if len(str(v)) > TAG_VALUE_MAX:
-                raise InvalidInput(f"tag {k!r} is longer than {TAG_VALUE_MAX} characters")
-        with self.db.write() as s:
-            self._run_row(s, run_id)
-            for k, v in tags.items():
-                s.merge(RunTagRow(run_id=run_id, key=k, value=str(v)))
-            audit.record(s, actor, "run.set_tags", "run", run_id, after=dict(tags))
+            check_text(f"tag {k!r}", str(v), TAG_VALUE_MAX)
+
+        def write() -> None:
+            with self.db.write() as s:
+                self._run_row(s, run_id)
+                for k, v in tags.items():
+                    s.merge(RunTagRow(run_id=run_id, key=k, value=str(v), value_num=as_number(v)))
+                audit.record(s, actor, "run.set_tags", "run", run_id, after=dict(tags))
+
+        retry_on_conflict(write)
 
     def log_metrics(self, actor: Actor, run_id: str, points: Sequence[MetricPoint]) -> int:
         """Store a batch of points in one transaction; returns how many were stored."""
@@ -280,7 +286,7 @@ class TrackingService:
                 .where(MetricRow.run_id == run_id)
                 .order_by(MetricRow.key, MetricRow.step, MetricRow.timestamp, MetricRow.seq)
             )
-            wanted = list(keys) if keys is not None else None
+            wanted = list(keys) if keys else None
             if wanted is not None:
                 stmt = stmt.where(MetricRow.key.in_(wanted))
             series: dict[str, MetricSeries] = {}
@@ -315,6 +321,9 @@ class TrackingService:
         path = check_artifact_path(path)
         if not self.artifacts.exists(digest):
             raise NotFound(f"artifact {digest} is not in the artifact store")
+        return retry_on_conflict(lambda: self._attach(actor, run_id, path, digest, size))
+
+    def _attach(self, actor: Actor, run_id: str, path: str, digest: str, size: int) -> ArtifactInfo:
         with self.db.write() as s:
             self._run_row(s, run_id)
             row = RunArtifactRow(
@@ -352,6 +361,9 @@ class TrackingService:
     def log_input(self, actor: Actor, run_id: str, ds: DatasetInput) -> None:
         check_key("dataset", ds.name)
         check_digest(ds.digest)
+        retry_on_conflict(lambda: self._log_input(actor, run_id, ds))
+
+    def _log_input(self, actor: Actor, run_id: str, ds: DatasetInput) -> None:
         with self.db.write() as s:
             self._run_row(s, run_id)
             row = s.scalars(
@@ -461,9 +473,7 @@ class TrackingService:
 
 def _param_text(value: Any) -> str:
     text = value if isinstance(value, str) else str(value)
-    if len(text) > PARAM_VALUE_MAX:
-        raise InvalidInput(f"param values are limited to {PARAM_VALUE_MAX} characters")
-    return text
+    return check_text("param value", text, PARAM_VALUE_MAX)
 
 
 def _encode_token(offset: int) -> str:
@@ -477,6 +487,6 @@ def _decode_token(token: str | None) -> int:
         kind, _, value = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
         if kind != "o":
             raise ValueError
-        return max(0, int(value))
+        return min(max(0, int(value)), MAX_INT)
     except ValueError:
         raise InvalidInput("invalid page_token") from None

@@ -43,7 +43,7 @@ def create_experiment(
     return p.tracking.create_experiment(actor, req)
 
 
-@router.get("/experiments/{name}")
+@router.get("/experiments/{name:path}")
 def get_experiment(
     name: str, p: Platform = Depends(platform), _: Actor = Depends(viewer)
 ) -> Experiment:

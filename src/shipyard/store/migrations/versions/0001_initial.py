@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 17:01:17.127862
+Create Date: 2026-11-22 17:27:50.914641
 """
 
 from __future__ import annotations
@@ -105,6 +105,12 @@ def upgrade() -> None:
 
     op.create_table(
         "registry_alias_events",
+        sa.Column(
+            "seq",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("entry_id", sa.String(length=32), nullable=False),
         sa.Column("alias", sa.String(length=100), nullable=False),
@@ -120,12 +126,13 @@ def upgrade() -> None:
             name=op.f("fk_registry_alias_events_entry_id_registry_entries"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_registry_alias_events")),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_registry_alias_events")),
+        sa.UniqueConstraint("id", name=op.f("uq_registry_alias_events_id")),
     )
     with op.batch_alter_table("registry_alias_events", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_registry_alias_events_entry_id_alias_id"),
-            ["entry_id", "alias", "id"],
+            batch_op.f("ix_registry_alias_events_entry_id_alias_seq"),
+            ["entry_id", "alias", "seq"],
             unique=False,
         )
 
@@ -244,6 +251,7 @@ def upgrade() -> None:
         sa.Column("run_id", sa.String(length=32), nullable=False),
         sa.Column("key", sa.String(length=250), nullable=False),
         sa.Column("value", sa.Text(), nullable=False),
+        sa.Column("value_num", sa.Float(), nullable=True),
         sa.ForeignKeyConstraint(
             ["run_id"], ["runs.id"], name=op.f("fk_params_run_id_runs"), ondelete="CASCADE"
         ),
@@ -279,6 +287,7 @@ def upgrade() -> None:
         sa.Column("run_id", sa.String(length=32), nullable=False),
         sa.Column("key", sa.String(length=250), nullable=False),
         sa.Column("value", sa.Text(), nullable=False),
+        sa.Column("value_num", sa.Float(), nullable=True),
         sa.ForeignKeyConstraint(
             ["run_id"], ["runs.id"], name=op.f("fk_run_tags_run_id_runs"), ondelete="CASCADE"
         ),
@@ -310,7 +319,7 @@ def downgrade() -> None:
     op.drop_table("registry_versions")
     op.drop_table("registry_aliases")
     with op.batch_alter_table("registry_alias_events", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_registry_alias_events_entry_id_alias_id"))
+        batch_op.drop_index(batch_op.f("ix_registry_alias_events_entry_id_alias_seq"))
 
     op.drop_table("registry_alias_events")
     with op.batch_alter_table("registry_entries", schema=None) as batch_op:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable, Sequence
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, and_, select
+from sqlalchemy import and_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -63,6 +63,11 @@ class TrackingService:
     def __init__(self, db: Database, artifacts: ArtifactStore) -> None:
         self.db = db
         self.artifacts = artifacts
+        mark = "?" if db.is_sqlite else "%s"
+        self._insert_metrics_sql = (
+            f"INSERT INTO {MetricRow.__tablename__} (run_id, key, value, step, timestamp) "
+            f"VALUES ({', '.join([mark] * 5)})"
+        )
 
     # -- experiments -------------------------------------------------------------------------
 
@@ -229,25 +234,28 @@ class TrackingService:
         if not points:
             return 0
         ts = now_ms()
-        rows: list[dict[str, Any]] = [
-            {
-                "run_id": run_id,
-                "key": check_key("metric", p.key),
-                "value": p.value,
-                "step": p.step,
-                "timestamp": p.timestamp if p.timestamp is not None else ts,
-            }
+        rows = [
+            (run_id, p.key, p.value, p.step, p.timestamp if p.timestamp is not None else ts)
             for p in points
         ]
-        latest: dict[str, dict[str, Any]] = {}
+        latest: dict[str, tuple[str, str, float | None, int, int]] = {}
         for r in rows:
-            cur = latest.get(r["key"])
-            if cur is None or (r["step"], r["timestamp"]) >= (cur["step"], cur["timestamp"]):
-                latest[r["key"]] = r
+            cur = latest.get(r[1])
+            if cur is None or (r[3], r[4]) >= (cur[3], cur[4]):
+                latest[r[1]] = r
+        for key in latest:  # each distinct name once, not each point
+            check_key("metric", key)
         with self.db.write() as s:
             self._run_row(s, run_id)
-            s.execute(cast(Table, MetricRow.__table__).insert(), rows)
-            self._upsert_latest(s, list(latest.values()))
+            # the hot path: one executemany straight through the driver
+            s.connection().exec_driver_sql(self._insert_metrics_sql, rows)
+            self._upsert_latest(
+                s,
+                [
+                    {"run_id": r[0], "key": r[1], "value": r[2], "step": r[3], "timestamp": r[4]}
+                    for r in latest.values()
+                ],
+            )
             audit.record(
                 s,
                 actor,

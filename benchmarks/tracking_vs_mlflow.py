@@ -21,11 +21,11 @@ import time
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import free_port, median_time, peer_python, start, stop, wait_http
 
+from shipyard.cli.common import progress_bar
 from shipyard.core.settings import Settings
 from shipyard.sdk import Client
 
@@ -62,16 +62,6 @@ print(json.dumps({"log_s": log_s, "read_s": statistics.median(times), "points_re
 """
 
 
-def progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    )
-
-
 def bench_shipyard(
     work: Path, runs: int, steps: int, metrics: int, repeat: int
 ) -> dict[str, float]:
@@ -88,7 +78,7 @@ def bench_shipyard(
         client = Client(Settings.load(home=work / "shipyard-client"), url=url)
         keys = [f"metric_{k}" for k in range(metrics)]
         run_ids = []
-        with progress() as bar:
+        with progress_bar(console) as bar:
             task = bar.add_task("shipyard: logging", total=runs)
             t0 = time.perf_counter()
             for r in range(runs):
@@ -151,7 +141,7 @@ def bench_mlflow(work: Path, runs: int, steps: int, metrics: int, repeat: int) -
             cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
         assert child.stderr is not None and child.stdout is not None
-        with progress() as bar:
+        with progress_bar(console) as bar:
             task = bar.add_task("mlflow:   logging", total=runs)
             for line in child.stderr:
                 if line.startswith("progress "):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shipyard import NotFound
-from shipyard.core.identity import Role
+from shipyard.core.identity import AuditQuery, Role
 from shipyard.sdk import Client
 from tests.conftest import unique
 
@@ -28,15 +28,15 @@ def test_every_write_is_audited(client: Client) -> None:
     client.registry.set_alias(name, "production", 1, "ship it")
     with client.start_run(unique("e")) as run:
         run.log_params({"a": 1})
-    events = client.admin.audit(target=f"{name}@production").events
+    events = client.admin.audit(AuditQuery(target=f"{name}@production")).events
     assert len(events) == 1
     ev = events[0]
     assert ev.action == "registry.alias.set"
     assert ev.before == {"version": None} and ev.after == {"version": 1, "reason": "ship it"}
-    run_events = [e.action for e in client.admin.audit(target=run.id).events]
+    run_events = [e.action for e in client.admin.audit(AuditQuery(target=run.id)).events]
     assert run_events == ["run.update", "run.log_params", "run.create"]  # newest first
-    page = client.admin.audit(action="registry.*", limit=1)
+    page = client.admin.audit(AuditQuery(action="registry.*", limit=1))
     assert len(page.events) == 1 and page.next_cursor
-    nxt = client.admin.audit(action="registry.*", limit=1, cursor=page.next_cursor)
+    nxt = client.admin.audit(AuditQuery(action="registry.*", limit=1, cursor=page.next_cursor))
     assert nxt.events[0].id < page.events[0].id
     assert client.admin.whoami()["role"] == "admin"

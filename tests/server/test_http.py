@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from shipyard import PermissionDenied, Unauthenticated
-from shipyard.core.identity import Role
+from shipyard.core.identity import AuditQuery, Role
 from shipyard.core.settings import Settings
 from shipyard.registry.schemas import CreateEntry, Kind
 from shipyard.sdk import Client
@@ -211,7 +211,7 @@ def test_roles_are_enforced(locked_server: ServerProcess) -> None:
     with locked_server.client(editor.key) as ed, pytest.raises(PermissionDenied):
         ed.registry.delete_alias(guarded, "production")  # only admins remove a protected alias
     with locked_server.client(admin_key) as admin:
-        events = admin.admin.audit(target=f"{name}@production").events
+        events = admin.admin.audit(AuditQuery(target=f"{name}@production")).events
         assert events[0].actor == "trainer" and events[0].tenant == "acme"
         used = {k.id: k.last_used_at for k in admin.admin.list_keys()}
         assert used[editor.id] is not None  # keys show when they were last used

@@ -8,6 +8,7 @@ import click
 from rich.table import Table
 
 from shipyard.cli.common import console, fmt_time, get_client, json_option, print_json
+from shipyard.core.identity import AuditQuery
 
 
 @click.command("audit")
@@ -28,7 +29,8 @@ def command(
     as_json: bool,
 ) -> None:
     """Show who changed what and when, newest first."""
-    page = get_client(ctx).admin.audit(actor=actor, action=action, target=target, limit=limit)
+    query = AuditQuery(actor=actor, action=action, target=target, limit=limit)
+    page = get_client(ctx).admin.audit(query)
     if as_json:
         print_json(page.events)
         return

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from shipyard.cli.common import console
+from shipyard.cli.common import console, progress_bar
 from shipyard.core.errors import NotFound
 from shipyard.core.settings import Settings
 from shipyard.registry.schemas import Kind
@@ -59,17 +58,6 @@ def _already_filled(client: Client) -> bool:
         return False
 
 
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    )
-
-
 def fill(client: Client) -> dict[str, Any]:
     """Train a sweep of real models on scikit-learn's bundled data and register the best."""
     try:
@@ -91,7 +79,7 @@ def fill(client: Client) -> dict[str, Any]:
     )
     grid = [(n, lr, d) for n in (60, 120) for lr in (0.05, 0.2) for d in (2, 3)]
     results: list[tuple[float, str, Any]] = []
-    with _progress() as progress:
+    with progress_bar() as progress:
         task = progress.add_task("training gradient boosting sweep", total=len(grid))
         for n_estimators, lr, depth in grid:
             model = GradientBoostingClassifier(

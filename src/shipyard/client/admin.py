@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from shipyard.client.http import Transport
 from shipyard.core.admin_api import AdminAPI
-from shipyard.core.identity import ApiKey, AuditPage, NewApiKey, Role
+from shipyard.core.identity import ApiKey, AuditPage, AuditQuery, NewApiKey, Role
 
 
 class RemoteAdmin(AdminAPI):
@@ -25,28 +25,9 @@ class RemoteAdmin(AdminAPI):
     def revoke_key(self, key_id: str) -> ApiKey:
         return ApiKey.model_validate(self.t.call("DELETE", f"/api/v1/keys/{key_id}"))
 
-    def audit(
-        self,
-        *,
-        actor: str | None = None,
-        action: str | None = None,
-        target_type: str | None = None,
-        target: str | None = None,
-        since_ms: int | None = None,
-        limit: int = 100,
-        cursor: str | None = None,
-    ) -> AuditPage:
-        params = {
-            "actor": actor,
-            "action": action,
-            "target_type": target_type,
-            "target": target,
-            "since_ms": since_ms,
-            "limit": limit,
-            "cursor": cursor,
-        }
-        clean = {k: v for k, v in params.items() if v is not None}
-        return AuditPage.model_validate(self.t.call("GET", "/api/v1/audit", params=clean))
+    def audit(self, query: AuditQuery | None = None) -> AuditPage:
+        params = (query or AuditQuery()).model_dump(exclude_none=True)
+        return AuditPage.model_validate(self.t.call("GET", "/api/v1/audit", params=params))
 
     def whoami(self) -> dict[str, str | None]:
         data: dict[str, str | None] = self.t.call("GET", "/api/v1/whoami")

@@ -8,7 +8,7 @@ import time
 from shipyard.core import audit, auth
 from shipyard.core.admin_api import AdminAPI, actor_info
 from shipyard.core.errors import InvalidInput
-from shipyard.core.identity import Actor, ApiKey, AuditPage, NewApiKey, Role
+from shipyard.core.identity import Actor, ApiKey, AuditPage, AuditQuery, NewApiKey, Role
 from shipyard.core.ids import now_ms
 from shipyard.store.db import Database
 
@@ -86,32 +86,10 @@ class AdminService:
         with self.db.read() as s:
             return auth.count_admin_keys(s) > 0
 
-    def audit_events(
-        self,
-        actor: Actor,
-        *,
-        actor_name: str | None = None,
-        action: str | None = None,
-        target_type: str | None = None,
-        target: str | None = None,
-        since_ms: int | None = None,
-        until_ms: int | None = None,
-        limit: int = 100,
-        cursor: str | None = None,
-    ) -> AuditPage:
+    def audit_events(self, actor: Actor, q: AuditQuery) -> AuditPage:
         actor.require(Role.admin, "reading the audit log")
         with self.db.read() as s:
-            return audit.query(
-                s,
-                actor=actor_name,
-                action=action,
-                target_type=target_type,
-                target=target,
-                since_ms=since_ms,
-                until_ms=until_ms,
-                limit=limit,
-                cursor=cursor,
-            )
+            return audit.query(s, q)
 
 
 class LocalAdmin(AdminAPI):
@@ -130,27 +108,8 @@ class LocalAdmin(AdminAPI):
     def revoke_key(self, key_id: str) -> ApiKey:
         return self.service.revoke_key(self.actor, key_id)
 
-    def audit(
-        self,
-        *,
-        actor: str | None = None,
-        action: str | None = None,
-        target_type: str | None = None,
-        target: str | None = None,
-        since_ms: int | None = None,
-        limit: int = 100,
-        cursor: str | None = None,
-    ) -> AuditPage:
-        return self.service.audit_events(
-            self.actor,
-            actor_name=actor,
-            action=action,
-            target_type=target_type,
-            target=target,
-            since_ms=since_ms,
-            limit=limit,
-            cursor=cursor,
-        )
+    def audit(self, query: AuditQuery | None = None) -> AuditPage:
+        return self.service.audit_events(self.actor, query or AuditQuery())
 
     def whoami(self) -> dict[str, str | None]:
         return actor_info(self.actor)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from shipyard.core.identity import Actor, ApiKey, AuditPage, NewApiKey, Role
+from shipyard.core.identity import Actor, ApiKey, AuditPage, AuditQuery, NewApiKey, Role
 
 
 class AdminAPI(ABC):
@@ -20,17 +20,8 @@ class AdminAPI(ABC):
     def revoke_key(self, key_id: str) -> ApiKey: ...
 
     @abstractmethod
-    def audit(
-        self,
-        *,
-        actor: str | None = None,
-        action: str | None = None,
-        target_type: str | None = None,
-        target: str | None = None,
-        since_ms: int | None = None,
-        limit: int = 100,
-        cursor: str | None = None,
-    ) -> AuditPage: ...
+    def audit(self, query: AuditQuery | None = None) -> AuditPage:
+        """Audit events, newest first (admins)."""
 
     @abstractmethod
     def whoami(self) -> dict[str, str | None]: ...

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Index, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from shipyard.core.identity import Actor, AuditEvent, AuditPage
+from shipyard.core.identity import Actor, AuditEvent, AuditPage, AuditQuery
 from shipyard.core.ids import new_id, now_ms
 from shipyard.store.base import Base
 
@@ -63,37 +63,25 @@ def record(
     )
 
 
-def query(
-    session: Session,
-    *,
-    actor: str | None = None,
-    action: str | None = None,
-    target_type: str | None = None,
-    target: str | None = None,
-    since_ms: int | None = None,
-    until_ms: int | None = None,
-    limit: int = 100,
-    cursor: str | None = None,
-) -> AuditPage:
-    """Newest first; ``cursor`` is the id of the last event of the previous page."""
-    limit = max(1, min(limit, 1000))
-    stmt = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit + 1)
-    if actor:
-        stmt = stmt.where(AuditRow.actor == actor)
-    if action:
-        stmt = stmt.where(AuditRow.action.like(action.replace("*", "%")))
-    if target_type:
-        stmt = stmt.where(AuditRow.target_type == target_type)
-    if target:
-        stmt = stmt.where(AuditRow.target == target)
-    if since_ms is not None:
-        stmt = stmt.where(AuditRow.time_ms >= since_ms)
-    if until_ms is not None:
-        stmt = stmt.where(AuditRow.time_ms < until_ms)
-    if cursor:
-        stmt = stmt.where(AuditRow.id < cursor)
+def query(session: Session, q: AuditQuery) -> AuditPage:
+    """Newest first; ``q.cursor`` is the id of the last event of the previous page."""
+    stmt = select(AuditRow).order_by(AuditRow.id.desc()).limit(q.limit + 1)
+    if q.actor:
+        stmt = stmt.where(AuditRow.actor == q.actor)
+    if q.action:
+        stmt = stmt.where(AuditRow.action.like(q.action.replace("*", "%")))
+    if q.target_type:
+        stmt = stmt.where(AuditRow.target_type == q.target_type)
+    if q.target:
+        stmt = stmt.where(AuditRow.target == q.target)
+    if q.since_ms is not None:
+        stmt = stmt.where(AuditRow.time_ms >= q.since_ms)
+    if q.until_ms is not None:
+        stmt = stmt.where(AuditRow.time_ms < q.until_ms)
+    if q.cursor:
+        stmt = stmt.where(AuditRow.id < q.cursor)
     rows = list(session.scalars(stmt))
-    more = len(rows) > limit
-    rows = rows[:limit]
+    more = len(rows) > q.limit
+    rows = rows[: q.limit]
     events = [AuditEvent.model_validate(r, from_attributes=True) for r in rows]
     return AuditPage(events=events, next_cursor=rows[-1].id if more and rows else None)

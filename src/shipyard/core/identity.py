@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shipyard.core.errors import InvalidInput, PermissionDenied
 
@@ -89,3 +89,16 @@ class AuditEvent(BaseModel):
 class AuditPage(BaseModel):
     events: list[AuditEvent]
     next_cursor: str | None
+
+
+class AuditQuery(BaseModel):
+    """Filters for the audit log; ``action`` takes ``*`` wildcards (``registry.*``)."""
+
+    actor: str | None = None
+    action: str | None = None
+    target_type: str | None = None
+    target: str | None = None
+    since_ms: int | None = Field(default=None, ge=0, le=2**62)
+    until_ms: int | None = Field(default=None, ge=0, le=2**62)
+    limit: int = Field(default=100, ge=1, le=1000)
+    cursor: str | None = Field(default=None, max_length=32)

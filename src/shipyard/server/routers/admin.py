@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from shipyard.core.identity import Actor, ApiKey, AuditPage, NewApiKey, Role
+from shipyard.core.identity import Actor, ApiKey, AuditPage, AuditQuery, NewApiKey, Role
 from shipyard.platform import Platform
 from shipyard.server.deps import admin, platform
 
@@ -41,27 +43,9 @@ def revoke_key(
 
 @router.get("/audit")
 def audit_log(
-    actor_name: str | None = None,
-    actor: str | None = None,
-    action: str | None = None,
-    target_type: str | None = None,
-    target: str | None = None,
-    since_ms: int | None = None,
-    until_ms: int | None = None,
-    limit: int = 100,
-    cursor: str | None = None,
+    q: Annotated[AuditQuery, Query()],
     p: Platform = Depends(platform),
     who: Actor = Depends(admin),
 ) -> AuditPage:
     """Newest first. ``action`` accepts ``*`` wildcards (``registry.*``)."""
-    return p.admin.audit_events(
-        who,
-        actor_name=actor or actor_name,
-        action=action,
-        target_type=target_type,
-        target=target,
-        since_ms=since_ms,
-        until_ms=until_ms,
-        limit=limit,
-        cursor=cursor,
-    )
+    return p.admin.audit_events(who, q)

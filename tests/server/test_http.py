@@ -37,6 +37,24 @@ def _error(resp: httpx.Response) -> dict[str, str]:
     return body["error"]  # type: ignore[no-any-return]
 
 
+def test_runs_listed_with_query_parameters(open_server: ServerProcess) -> None:
+    exp = unique("q")
+    for auc in (0.7, 0.95):
+        run = httpx.post(f"{open_server.url}/api/v1/runs", json={"experiment": exp}).json()
+        httpx.post(
+            f"{open_server.url}/api/v1/runs/{run['id']}/metrics",
+            json={"metrics": [{"key": "auc", "value": auc}]},
+        )
+    resp = httpx.get(
+        f"{open_server.url}/api/v1/runs", params={"experiment": exp, "filter": "metrics.auc > 0.9"}
+    )
+    assert [r["metrics"]["auc"] for r in resp.json()["runs"]] == [0.95]
+    bad = httpx.get(f"{open_server.url}/api/v1/runs", params={"filter": "metrics.auc >"})
+    assert bad.status_code == 400 and _error(bad)["type"] == "InvalidInput"
+    root = httpx.get(open_server.url + "/", follow_redirects=False)
+    assert root.status_code in (302, 307) and root.headers["location"] == "/docs"
+
+
 def test_health_and_openapi(open_server: ServerProcess) -> None:
     assert httpx.get(f"{open_server.url}/healthz").json()["status"] == "ok"
     spec = httpx.get(f"{open_server.url}/openapi.json").json()

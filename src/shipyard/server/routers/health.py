@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import RedirectResponse
 
 from shipyard import __version__
 from shipyard.core.admin_api import actor_info
@@ -11,6 +12,12 @@ from shipyard.platform import Platform
 from shipyard.server.deps import platform, viewer
 
 router = APIRouter()
+
+
+@router.get("/", include_in_schema=False)
+def root() -> RedirectResponse:
+    """Until the web UI is served here, the root shows the API documentation."""
+    return RedirectResponse("/docs")
 
 
 @router.get("/healthz", tags=["health"])

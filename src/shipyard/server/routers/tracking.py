@@ -64,6 +64,27 @@ def search_runs(
     return p.tracking.search_runs(req)
 
 
+@router.get("/runs")
+def list_runs(
+    experiment: list[str] | None = Query(default=None, description="experiment names"),
+    filter: str = Query(default="", description="e.g. metrics.auc > 0.9 and params.model = 'rf'"),
+    order_by: list[str] | None = Query(default=None, description="e.g. metrics.auc DESC"),
+    max_results: int = Query(default=100, ge=1, le=10_000),
+    page_token: str | None = None,
+    p: Platform = Depends(platform),
+    _: Actor = Depends(viewer),
+) -> RunPage:
+    """The same search as ``POST /runs/search``, with query parameters."""
+    req = SearchRuns(
+        experiments=experiment or [],
+        filter=filter,
+        order_by=order_by or [],
+        max_results=max_results,
+        page_token=page_token,
+    )
+    return p.tracking.search_runs(req)
+
+
 @router.get("/runs/{run_id}")
 def get_run(run_id: str, p: Platform = Depends(platform), _: Actor = Depends(viewer)) -> Run:
     return p.tracking.get_run(run_id)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
@@ -101,11 +100,6 @@ class LocalArtifactStore(ArtifactStore):
 
     def exists(self, digest: str) -> bool:
         return self._path(digest).exists()
-
-    def copy_to(self, digest: str, dest: Path) -> None:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        with self.open(digest) as src, dest.open("wb") as out:
-            shutil.copyfileobj(src, out, CHUNK)
 
 
 _BACKENDS: dict[str, Callable[[str], ArtifactStore]] = {

@@ -475,9 +475,6 @@ class TrackingService:
             for r in rows
         ]
 
-    def run_datasets(self, run_id: str) -> list[DatasetInput]:
-        return self.get_run(run_id).inputs
-
 
 def _param_text(value: Any) -> str:
     text = value if isinstance(value, str) else str(value)

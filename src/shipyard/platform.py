@@ -8,6 +8,7 @@ from shipyard.registry.service import RegistryService
 from shipyard.store.artifacts import ArtifactStore, open_artifact_store
 from shipyard.store.db import Database
 from shipyard.store.migrate import upgrade
+from shipyard.tracing.service import TracingService
 from shipyard.tracking.service import TrackingService
 
 
@@ -27,6 +28,8 @@ class Platform:
         self.admin = AdminService(self.db)
         self.tracking = TrackingService(self.db, self.artifacts)
         self.registry = RegistryService(self.db, self.artifacts, self.tracking)
+        self.tracing = TracingService(self.db)
 
     def close(self) -> None:
+        self.tracing.close()
         self.db.dispose()

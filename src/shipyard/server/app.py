@@ -13,7 +13,7 @@ from shipyard.core.settings import Settings
 from shipyard.platform import Platform
 from shipyard.server import errors
 from shipyard.server.middleware import BodyLimit
-from shipyard.server.routers import admin, health, registry, tracking
+from shipyard.server.routers import admin, health, registry, tracing, tracking
 
 log = logging.getLogger("shipyard.server")
 
@@ -47,7 +47,7 @@ def create_app(settings: Settings, *, platform: Platform | None = None) -> FastA
     app.state.settings = settings
     app.state.auth_required = settings.auth_required()
     errors.install(app)
-    for module in (health, tracking, registry, admin):
+    for module in (health, tracking, registry, tracing, admin):
         app.include_router(module.router)
     app.add_middleware(
         BodyLimit,

@@ -1,0 +1,1 @@
+"""Tracing: traces, spans and scores; OTLP and native ingest; queries and aggregates."""

@@ -1,0 +1,223 @@
+"""Map span attributes (OpenTelemetry GenAI conventions and OpenInference) onto the span model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from shipyard.tracing.records import KINDS, SpanRecord
+
+OPENINFERENCE_KINDS = {
+    "LLM": "llm",
+    "EMBEDDING": "embedding",
+    "RETRIEVER": "retrieval",
+    "RERANKER": "reranker",
+    "GUARDRAIL": "guardrail",
+    "TOOL": "tool",
+    "CHAIN": "chain",
+    "AGENT": "agent",
+    "EVALUATOR": "evaluator",
+}
+OPERATION_KINDS = {
+    "chat": "llm",
+    "text_completion": "llm",
+    "generate_content": "llm",
+    "embeddings": "embedding",
+    "execute_tool": "tool",
+    "invoke_agent": "agent",
+    "create_agent": "agent",
+}
+
+# first attribute present wins
+MODEL = ("gen_ai.response.model", "gen_ai.request.model", "llm.model_name", "embedding.model_name")
+PROVIDER = ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system")
+INPUT_TOKENS = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt")
+OUTPUT_TOKENS = (
+    "gen_ai.usage.output_tokens",
+    "gen_ai.usage.completion_tokens",
+    "llm.token_count.completion",
+)
+CACHED_TOKENS = (
+    "gen_ai.usage.cache_read.input_tokens",
+    "llm.token_count.prompt_details.cache_read",
+)
+COST = ("shipyard.cost_usd", "gen_ai.usage.cost", "llm.cost.total")
+TTFT = ("shipyard.ttft_ms",)
+INPUT = ("input.value", "shipyard.input", "gen_ai.prompt")
+OUTPUT = ("output.value", "shipyard.output", "gen_ai.completion")
+USER = ("user.id", "shipyard.user", "enduser.id")
+SESSION = ("session.id", "shipyard.session", "gen_ai.conversation.id")
+PROMPT_NAME = ("shipyard.prompt.name", "llm.prompt_template.name")
+PROMPT_VERSION = ("shipyard.prompt.version", "llm.prompt_template.version")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Size caps applied before storage."""
+
+    io_chars: int = 32_000
+    attribute_chars: int = 8_000
+
+
+Redactor = Callable[[str], str]
+
+
+def _first(attrs: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    for k in keys:
+        v = attrs.get(k)
+        if v is not None and v != "":
+            return v
+    return None
+
+
+def _int(v: Any) -> int | None:
+    if v is None or isinstance(v, bool):
+        return None
+    try:
+        return int(v)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _float(v: Any) -> float | None:
+    if v is None or isinstance(v, bool):
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return f if f == f and f not in (float("inf"), float("-inf")) else None
+
+
+def _text(v: Any, cap: int) -> str | None:
+    if v is None:
+        return None
+    s = v if isinstance(v, str) else orjson.dumps(v, default=str).decode()
+    return s if len(s) <= cap else s[:cap] + "…[truncated]"
+
+
+def _short(v: Any, cap: int = 200) -> str | None:
+    if v is None:
+        return None
+    s = str(v)
+    return s[:cap]
+
+
+def span_kind(attrs: dict[str, Any]) -> str:
+    explicit = attrs.get("shipyard.span.kind")
+    if isinstance(explicit, str) and explicit.lower() in KINDS:
+        return explicit.lower()
+    oi = attrs.get("openinference.span.kind")
+    if isinstance(oi, str) and oi.upper() in OPENINFERENCE_KINDS:
+        return OPENINFERENCE_KINDS[oi.upper()]
+    op = attrs.get("gen_ai.operation.name")
+    if isinstance(op, str) and op in OPERATION_KINDS:
+        return OPERATION_KINDS[op]
+    return "chain"
+
+
+def _tags(attrs: dict[str, Any]) -> list[str]:
+    raw = attrs.get("tag.tags", attrs.get("shipyard.tags"))
+    if raw is None:
+        return []
+    if isinstance(raw, str):
+        return [t.strip() for t in raw.split(",") if t.strip()][:50]
+    if isinstance(raw, list | tuple):
+        return [str(t)[:100] for t in raw][:50]
+    return []
+
+
+def _error(status: str, message: str | None, events: list[dict[str, Any]]) -> str | None:
+    for ev in events:
+        if ev.get("name") == "exception":
+            a = ev.get("attributes") or {}
+            etype, emsg = a.get("exception.type"), a.get("exception.message")
+            if etype or emsg:
+                return f"{etype or 'Exception'}: {emsg or ''}".strip()[:4000]
+    if status == "error":
+        return (message or "error")[:4000]
+    return None
+
+
+def to_record(
+    *,
+    trace_id: str,
+    span_id: str,
+    parent_id: str | None,
+    project: str,
+    name: str,
+    start_ns: int,
+    end_ns: int,
+    status: str,
+    status_message: str | None,
+    attrs: dict[str, Any],
+    events: list[dict[str, Any]],
+    limits: Limits,
+    redact: Redactor | None = None,
+) -> SpanRecord:
+    """One span in the stored shape. Attributes stay whole (values capped) in ``attributes``."""
+    start_ms = start_ns // 1_000_000
+    duration_ms = max(0.0, (end_ns - start_ns) / 1_000_000) if end_ns else 0.0
+    cap = limits.attribute_chars
+    kept = {
+        k: (v[:cap] if isinstance(v, str) and len(v) > cap else v)
+        for k, v in attrs.items()
+        if k not in INPUT and k not in OUTPUT
+    }
+    inp = _text(_first(attrs, INPUT), limits.io_chars)
+    out = _text(_first(attrs, OUTPUT), limits.io_chars)
+    if redact is not None:
+        inp = redact(inp) if inp is not None else None
+        out = redact(out) if out is not None else None
+        kept = {k: redact(v) if isinstance(v, str) else v for k, v in kept.items()}
+    ttft = _float(_first(attrs, TTFT))
+    if ttft is None:
+        for ev in events:  # a "first token" event marks the time to first token
+            if ev.get("name") in ("gen_ai.first_token", "first_token") and ev.get("time_ns"):
+                ttft = (int(ev["time_ns"]) - start_ns) / 1_000_000
+                break
+    return SpanRecord(
+        trace_id=trace_id,
+        span_id=span_id,
+        parent_id=parent_id,
+        project=project,
+        name=name[:500] or "span",
+        kind=span_kind(attrs),
+        status=status,
+        start_ms=start_ms,
+        duration_ms=duration_ms,
+        operation=_short(attrs.get("gen_ai.operation.name"), 100),
+        provider=_short(_first(attrs, PROVIDER), 100),
+        model=_short(_first(attrs, MODEL)),
+        prompt_name=_short(_first(attrs, PROMPT_NAME)),
+        prompt_version=_int(_first(attrs, PROMPT_VERSION)),
+        index_name=_short(attrs.get("shipyard.index.name")),
+        index_version=_int(attrs.get("shipyard.index.version")),
+        input_tokens=_int(_first(attrs, INPUT_TOKENS)),
+        output_tokens=_int(_first(attrs, OUTPUT_TOKENS)),
+        cached_input_tokens=_int(_first(attrs, CACHED_TOKENS)),
+        cost_usd=_float(_first(attrs, COST)),
+        ttft_ms=ttft,
+        error=_error(status, status_message, events),
+        input=inp,
+        output=out,
+        attributes=orjson.dumps(kept, default=str).decode() if kept else None,
+        events=orjson.dumps(events, default=str).decode() if events else None,
+        user_id=_short(_first(attrs, USER)),
+        session_id=_short(_first(attrs, SESSION)),
+        tenant=_short(attrs.get("shipyard.tenant")),
+        feature=_short(attrs.get("shipyard.feature")),
+        route=_short(attrs.get("shipyard.route")),
+        tags=_tags(attrs),
+    )
+
+
+def project_of(resource: dict[str, Any], default: str = "default") -> str:
+    for key in ("shipyard.project", "openinference.project.name", "service.name"):
+        v = resource.get(key)
+        if isinstance(v, str) and v and not v.startswith("unknown_service"):
+            return v[:200]
+    return default

@@ -18,8 +18,7 @@ from shipyard.core.errors import InvalidInput
 from shipyard.core.settings import Settings
 from shipyard.registry.api import RegistryAPI
 from shipyard.tracking.api import TrackingAPI
-from shipyard.tracking.logger import MetricLogger, Point
-from shipyard.tracking.run import ActiveRun
+from shipyard.tracking.run import ActiveRun, Point, metric_logger
 from shipyard.tracking.schemas import CreateRun, MetricPoint, Run, RunPage, SearchRuns, UpdateRun
 from shipyard.tracking.system import collect
 
@@ -86,7 +85,7 @@ class Client:
                 ]
                 local.log_metrics(run_id, pts)
 
-        self.metrics = MetricLogger(
+        self.metrics = metric_logger(
             send,
             batch_size=self.settings.tracking.metrics_batch_size,
             interval_s=self.settings.tracking.metrics_flush_interval_s,

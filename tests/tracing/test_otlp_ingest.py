@@ -204,7 +204,7 @@ def test_otlp_json_and_gzip(server: ServerProcess) -> None:
         (b"\x00garbage\xff", "application/x-protobuf"),
         (b"{not json", "application/json"),
         (
-            b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "xyz", "spanId": "1"}]}]}]}',
+            b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "xyz"}]}]}]}',
             "application/json",
         ),
         (b"{}", "text/plain"),

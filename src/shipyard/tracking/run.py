@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from shipyard.core.batching import Batcher
 from shipyard.core.errors import InvalidInput
 from shipyard.core.ids import now_ms
 from shipyard.tracking.api import TrackingAPI
 from shipyard.tracking.datasets import describe
-from shipyard.tracking.logger import MetricLogger, Point
 from shipyard.tracking.schemas import (
     MAX_INT,
     ArtifactInfo,
@@ -20,6 +21,22 @@ from shipyard.tracking.schemas import (
     UpdateRun,
     check_key,
 )
+
+Point = tuple[str, str, float | None, int, int]  # run_id, key, value, step, timestamp ms
+MetricLogger = Batcher[Point]
+
+
+def metric_logger(
+    send: Callable[[str, list[Point]], None], *, batch_size: int, interval_s: float
+) -> MetricLogger:
+    """Metric points batched in the background, sent per run."""
+    return Batcher(
+        send,
+        key=lambda p: p[0],
+        batch_size=batch_size,
+        interval_s=interval_s,
+        name="shipyard-metrics",
+    )
 
 
 def _point(run_id: str, key: str, value: Any, step: int, timestamp: int) -> Point:
@@ -109,7 +126,7 @@ class ActiveRun:
             rows.append(_point(self.id, key, value, s, int(ts)))
         for row in rows:  # only once every point is valid
             self._steps[row[1]] = max(row[3], self._steps.get(row[1], row[3]))
-        self._logger.log_many(rows)
+        self._logger.add_many(rows)
 
     def log_artifact(
         self, path: str | Path, artifact_path: str | None = None

@@ -1,4 +1,4 @@
-"""The background metric logger: order, batching, retries and errors that reach the caller."""
+"""The background batcher: order, batching, retries, bounds, and errors that reach the caller."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 import pytest
 
 from shipyard.core.errors import NotFound, RemoteError
-from shipyard.tracking.logger import MetricLogger, Point
+from shipyard.tracking.run import Point, metric_logger
 
 
 class Recorder:
@@ -39,9 +39,9 @@ def _pt(i: int, run: str = "r1") -> Point:
 
 def test_batches_respect_size_and_order() -> None:
     rec = Recorder()
-    logger = MetricLogger(rec, batch_size=100, interval_s=60)
+    logger = metric_logger(rec, batch_size=100, interval_s=60)
     for i in range(1050):
-        logger.log(_pt(i))
+        logger.add(_pt(i))
     logger.flush()
     assert [p[3] for p in rec.points()] == list(range(1050))
     assert max(len(b) for _, b in rec.batches) <= 100
@@ -50,8 +50,8 @@ def test_batches_respect_size_and_order() -> None:
 
 def test_background_thread_sends_without_flush() -> None:
     rec = Recorder()
-    logger = MetricLogger(rec, batch_size=10_000, interval_s=0.02)
-    logger.log_many([_pt(i) for i in range(5)])
+    logger = metric_logger(rec, batch_size=10_000, interval_s=0.02)
+    logger.add_many([_pt(i) for i in range(5)])
     deadline = time.monotonic() + 10
     while len(rec.points()) < 5 and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -61,8 +61,8 @@ def test_background_thread_sends_without_flush() -> None:
 
 def test_transient_failures_are_retried_in_order() -> None:
     rec = Recorder(fail_times=3)
-    logger = MetricLogger(rec, batch_size=50, interval_s=60)
-    logger.log_many([_pt(i) for i in range(120)])
+    logger = metric_logger(rec, batch_size=50, interval_s=60)
+    logger.add_many([_pt(i) for i in range(120)])
     logger.flush(timeout_s=30)
     assert [p[3] for p in rec.points()] == list(range(120))
     logger.close()
@@ -70,8 +70,8 @@ def test_transient_failures_are_retried_in_order() -> None:
 
 def test_refused_points_surface_at_flush_and_others_are_kept() -> None:
     rec = Recorder(refuse_run="gone")
-    logger = MetricLogger(rec, batch_size=1000, interval_s=60)
-    logger.log_many([_pt(0), _pt(1, "gone"), _pt(2)])
+    logger = metric_logger(rec, batch_size=1000, interval_s=60)
+    logger.add_many([_pt(0), _pt(1, "gone"), _pt(2)])
     with pytest.raises(NotFound):
         logger.flush()
     assert [p[3] for p in rec.points()] == [0, 2]
@@ -81,8 +81,22 @@ def test_refused_points_surface_at_flush_and_others_are_kept() -> None:
 
 def test_flush_gives_up_after_its_deadline() -> None:
     rec = Recorder(fail_times=10**9)
-    logger = MetricLogger(rec, batch_size=10, interval_s=60)
-    logger.log(_pt(0))
+    logger = metric_logger(rec, batch_size=10, interval_s=60)
+    logger.add(_pt(0))
     with pytest.raises(RemoteError):
         logger.flush(timeout_s=0.2)
     assert logger.pending == 1  # nothing is dropped while the server is unreachable
+
+
+def test_a_bounded_buffer_drops_the_oldest_instead_of_blocking() -> None:
+    from shipyard.core.batching import Batcher
+
+    sent: list[int] = []
+    b: Batcher[int] = Batcher(
+        lambda _k, items: sent.extend(items), batch_size=1000, interval_s=60, max_pending=100
+    )
+    b.add_many(list(range(250)))
+    assert b.dropped == 150
+    b.flush()
+    assert sent == list(range(150, 250))
+    b.close()

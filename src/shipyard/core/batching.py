@@ -1,8 +1,12 @@
-"""Background metric logging: a training loop appends to memory and never waits on I/O.
+"""Background batching: callers append to memory and never wait on I/O.
 
-Points are sent in batches by one daemon thread, in the order they were logged.
-``flush()`` sends everything logged so far from the calling thread and raises the
-first error a batch met; the owner flushes at run end and at interpreter exit.
+Items are sent in batches by one daemon thread, in the order they were added, grouped by
+a key (a run id for metric points). ``flush()`` sends everything added so far from the
+calling thread and raises the first error a batch met; owners flush at the end of their
+work and at interpreter exit. A transient failure (server unreachable) keeps the items
+and retries; a refusal drops them and is reported at the next ``flush()``. With
+``max_pending`` the buffer is bounded: the oldest items are dropped (and counted) rather
+than ever blocking the caller.
 """
 
 from __future__ import annotations
@@ -12,23 +16,36 @@ import threading
 import time
 from collections.abc import Callable
 from itertools import groupby
+from typing import Generic, TypeVar
 
 from shipyard.core.errors import RemoteError, StoreError
 
-log = logging.getLogger("shipyard.tracking")
+log = logging.getLogger("shipyard")
 
-Point = tuple[str, str, float | None, int, int]  # run_id, key, value, step, timestamp ms
-Sender = Callable[[str, list[Point]], None]
+T = TypeVar("T")
 
 TRANSIENT = (RemoteError, StoreError)
 
 
-class MetricLogger:
-    def __init__(self, send: Sender, *, batch_size: int = 5000, interval_s: float = 0.5) -> None:
+class Batcher(Generic[T]):
+    def __init__(
+        self,
+        send: Callable[[str, list[T]], None],
+        *,
+        key: Callable[[T], str] = lambda _item: "",
+        batch_size: int = 5000,
+        interval_s: float = 0.5,
+        max_pending: int | None = None,
+        name: str = "shipyard-batcher",
+    ) -> None:
         self._send_fn = send
+        self._key = key
+        self.max_pending = max_pending
+        self.dropped = 0
+        self.name = name
         self.batch_size = max(1, batch_size)
         self.interval_s = interval_s
-        self._buf: list[Point] = []
+        self._buf: list[T] = []
         self._buf_lock = threading.Lock()
         self._send_lock = threading.Lock()  # one sender at a time keeps points in order
         self._wake = threading.Event()
@@ -37,19 +54,19 @@ class MetricLogger:
         self._thread: threading.Thread | None = None
         self._failures = 0
 
-    def log(self, point: Point) -> None:
-        with self._buf_lock:
-            self._buf.append(point)
-            n = len(self._buf)
-        if self._thread is None:
-            self._start()
-        if n >= self.batch_size:
-            self._wake.set()
+    def add(self, item: T) -> None:
+        self.add_many([item])
 
-    def log_many(self, points: list[Point]) -> None:
+    def add_many(self, items: list[T]) -> None:
         with self._buf_lock:
-            self._buf.extend(points)
+            self._buf.extend(items)
             n = len(self._buf)
+            if self.max_pending is not None and n > self.max_pending:
+                over = n - self.max_pending
+                del self._buf[:over]
+                self.dropped += over
+                n = self.max_pending
+                log.warning("%s: buffer full, dropped the %d oldest items", self.name, over)
         if self._thread is None:
             self._start()
         if n >= self.batch_size:
@@ -76,9 +93,9 @@ class MetricLogger:
                 self._failures = 0
             except TRANSIENT as exc:
                 self._failures += 1
-                log.warning("metric upload failed, will retry: %s", exc)
+                log.warning("%s: upload failed, will retry: %s", self.name, exc)
             except Exception:  # pragma: no cover - kept so the thread never dies
-                log.exception("metric upload failed")
+                log.exception("%s: upload failed", self.name)
 
     def _drain(self) -> None:
         """Send what is buffered. Transient failures put the unsent points back in front."""
@@ -89,24 +106,24 @@ class MetricLogger:
             try:
                 while i < len(batch):
                     chunk = batch[i : i + self.batch_size]
-                    for run_id, group in groupby(chunk, key=lambda p: p[0]):
-                        points = list(group)
+                    for key, group in groupby(chunk, key=self._key):
+                        items = list(group)
                         try:
-                            self._send_fn(run_id, points)
+                            self._send_fn(key, items)
                         except TRANSIENT:
                             raise
                         except Exception as exc:  # refused: sending it again will not help
-                            msg = "dropped %d metric points of run %s: %s"
-                            log.error(msg, len(points), run_id, exc)
+                            msg = "%s: dropped %d items (%s): %s"
+                            log.error(msg, self.name, len(items), key, exc)
                             self._errors.append(exc)
-                        i += len(points)
+                        i += len(items)
             except BaseException:
                 with self._buf_lock:
                     self._buf[:0] = batch[i:]
                 raise
 
     def flush(self, timeout_s: float = 120.0) -> None:
-        """Send everything logged so far; raise the first error met since the last flush."""
+        """Send everything added so far; raise the first error met since the last flush."""
         deadline = time.monotonic() + timeout_s
         while True:
             try:

@@ -1,0 +1,27 @@
+"""The tracing SDK over the REST API."""
+
+from __future__ import annotations
+
+from shipyard.client.http import Transport
+from shipyard.tracing.api import TracingAPI
+from shipyard.tracing.schemas import Score, ScoreIn, SpanIn, TraceDetail, TracePage, TraceQuery
+
+
+class RemoteTracing(TracingAPI):
+    def __init__(self, transport: Transport) -> None:
+        self.t = transport
+
+    def ingest(self, spans: list[SpanIn]) -> int:
+        body = {"spans": [s.model_dump(mode="json", exclude_defaults=True) for s in spans]}
+        return int(self.t.call("POST", "/api/v1/traces/batch", json=body)["stored"])
+
+    def add_score(self, score: ScoreIn) -> Score:
+        data = self.t.call("POST", "/api/v1/scores", json=score.model_dump(mode="json"))
+        return Score.model_validate(data)
+
+    def get_trace(self, trace_id: str) -> TraceDetail:
+        return TraceDetail.model_validate(self.t.call("GET", f"/api/v1/traces/{trace_id}"))
+
+    def list_traces(self, query: TraceQuery | None = None) -> TracePage:
+        params = (query or TraceQuery()).model_dump(exclude_none=True)
+        return TracePage.model_validate(self.t.call("GET", "/api/v1/traces", params=params))

@@ -1,0 +1,26 @@
+"""The tracing SDK on the local store (embedded mode)."""
+
+from __future__ import annotations
+
+from shipyard.core.identity import Actor
+from shipyard.tracing.api import TracingAPI
+from shipyard.tracing.schemas import Score, ScoreIn, SpanIn, TraceDetail, TracePage, TraceQuery
+from shipyard.tracing.service import TracingService
+
+
+class LocalTracing(TracingAPI):
+    def __init__(self, service: TracingService, actor: Actor) -> None:
+        self.service = service
+        self.actor = actor
+
+    def ingest(self, spans: list[SpanIn]) -> int:
+        return self.service.ingest(self.service.decode_native(spans))
+
+    def add_score(self, score: ScoreIn) -> Score:
+        return self.service.add_score(self.actor, score)
+
+    def get_trace(self, trace_id: str) -> TraceDetail:
+        return self.service.get_trace(trace_id)
+
+    def list_traces(self, query: TraceQuery | None = None) -> TracePage:
+        return self.service.list_traces(query or TraceQuery())

@@ -20,6 +20,8 @@ from shipyard.sdk import (
     Client,
     active_run,
     end_run,
+    feedback,
+    flush,
     get_client,
     get_run,
     log_artifact,
@@ -32,8 +34,11 @@ from shipyard.sdk import (
     set_client,
     set_tag,
     set_tags,
+    span,
     start_run,
+    trace,
 )
+from shipyard.tracing.sdk import current_span
 from shipyard.tracking.run import ActiveRun
 
 __version__ = "0.1.0"
@@ -53,7 +58,10 @@ __all__ = [
     "ValidationFailed",
     "__version__",
     "active_run",
+    "current_span",
     "end_run",
+    "feedback",
+    "flush",
     "get_client",
     "get_run",
     "log_artifact",
@@ -66,5 +74,7 @@ __all__ = [
     "set_client",
     "set_tag",
     "set_tags",
+    "span",
     "start_run",
+    "trace",
 ]

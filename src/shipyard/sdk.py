@@ -11,12 +11,17 @@ import atexit
 import logging
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from shipyard.core.admin_api import AdminAPI
+from shipyard.core.batching import Batcher
 from shipyard.core.errors import InvalidInput
 from shipyard.core.settings import Settings
 from shipyard.registry.api import RegistryAPI
+from shipyard.tracing.api import TracingAPI
+from shipyard.tracing.schemas import Score, ScoreIn, SpanIn, SpanKind
+from shipyard.tracing.sdk import decorate, open_span
 from shipyard.tracking.api import TrackingAPI
 from shipyard.tracking.run import ActiveRun, Point, metric_logger
 from shipyard.tracking.schemas import CreateRun, MetricPoint, Run, RunPage, SearchRuns, UpdateRun
@@ -31,6 +36,7 @@ class Client:
     tracking: TrackingAPI
     registry: RegistryAPI
     admin: AdminAPI
+    tracing: TracingAPI
 
     def __init__(
         self,
@@ -49,6 +55,7 @@ class Client:
             from shipyard.client.admin import RemoteAdmin
             from shipyard.client.http import Transport
             from shipyard.client.registry import RemoteRegistry
+            from shipyard.client.tracing import RemoteTracing
             from shipyard.client.tracking import RemoteTracking
 
             transport = Transport(self.settings.client)
@@ -56,6 +63,7 @@ class Client:
             self.tracking = remote
             self.registry = RemoteRegistry(transport)
             self.admin = RemoteAdmin(transport)
+            self.tracing = RemoteTracing(transport)
             self._closers.append(transport.close)
 
             def send(run_id: str, points: list[Point]) -> None:
@@ -68,6 +76,7 @@ class Client:
             from shipyard.core.identity import Actor
             from shipyard.platform import Platform
             from shipyard.registry.local import LocalRegistry
+            from shipyard.tracing.local import LocalTracing
             from shipyard.tracking.local import LocalTracking
 
             platform = Platform(self.settings)
@@ -76,6 +85,7 @@ class Client:
             self.tracking = local
             self.registry = LocalRegistry(platform.registry, actor)
             self.admin = LocalAdmin(platform.admin, actor)
+            self.tracing = LocalTracing(platform.tracing, actor)
             self._closers.append(platform.close)
 
             def send(run_id: str, points: list[Point]) -> None:
@@ -89,6 +99,14 @@ class Client:
             send,
             batch_size=self.settings.tracking.metrics_batch_size,
             interval_s=self.settings.tracking.metrics_flush_interval_s,
+        )
+        tracing = self.tracing
+        self.spans: Batcher[SpanIn] = Batcher(
+            lambda _key, spans: tracing.ingest(spans),
+            batch_size=2000,
+            interval_s=self.settings.tracking.metrics_flush_interval_s,
+            max_pending=200_000,
+            name="shipyard-spans",
         )
         self._closed = False
         # Held until close(): whatever was logged is sent at interpreter exit, even when the
@@ -147,7 +165,56 @@ class Client:
         )
 
     def flush(self) -> None:
+        """Send every metric point and span recorded so far."""
         self.metrics.flush()
+        self.spans.flush()
+
+    # -- tracing -----------------------------------------------------------------------------
+
+    def span(self, name: str, kind: SpanKind = "chain", **fields: Any) -> Any:
+        """``with client.span("retrieve", kind="retrieval", user_id=...) as span:``."""
+        return open_span(self.spans, name, kind, **fields)
+
+    def trace(
+        self,
+        fn: Callable[..., Any] | None = None,
+        *,
+        name: str | None = None,
+        kind: SpanKind = "chain",
+        capture: bool = True,
+        **fields: Any,
+    ) -> Any:
+        """Decorate a function (sync or async) so that every call is a span."""
+
+        def wrap(f: Callable[..., Any]) -> Callable[..., Any]:
+            return decorate(
+                lambda: self.spans, f, name=name, kind=kind, capture=capture, fields=fields
+            )
+
+        return wrap(fn) if fn is not None else wrap
+
+    def feedback(
+        self,
+        trace_id: str,
+        name: str,
+        value: float | bool | str,
+        comment: str | None = None,
+        *,
+        span_id: str | None = None,
+        source: str = "human",
+    ) -> Score:
+        """Attach a score (thumbs up/down, a rating, a label) to a trace or one of its spans."""
+        score = ScoreIn.model_validate(
+            {
+                "trace_id": trace_id,
+                "span_id": span_id,
+                "name": name,
+                "value": value,
+                "comment": comment,
+                "source": source,
+            }
+        )
+        return self.tracing.add_score(score)
 
     def __enter__(self) -> Client:
         return self
@@ -161,10 +228,11 @@ class Client:
         self._closed = True
         atexit.unregister(self.close)
         _end_active_runs(self)
-        try:
-            self.metrics.close()
-        except Exception as exc:
-            log.error("metrics still unsent at close: %s", exc)
+        for batcher in (self.metrics, self.spans):
+            try:
+                batcher.close()
+            except Exception as exc:
+                log.error("%s: still unsent at close: %s", batcher.name, exc)
         for closer in self._closers:
             closer()
 
@@ -302,3 +370,39 @@ def search_runs(filter: str = "", **kw: Any) -> RunPage:
 
 def get_run(run_id: str) -> Run:
     return get_client().tracking.get_run(run_id)
+
+
+# -- tracing shortcuts ---------------------------------------------------------------------------
+
+
+def span(name: str, kind: SpanKind = "chain", **fields: Any) -> Any:
+    """``with shipyard.span("retrieve", kind="retrieval") as s:`` on the default client."""
+    return get_client().span(name, kind, **fields)
+
+
+def trace(
+    fn: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    kind: SpanKind = "chain",
+    capture: bool = True,
+    **fields: Any,
+) -> Any:
+    """``@shipyard.trace`` or ``@shipyard.trace(kind="llm")``: every call becomes a span."""
+
+    def wrap(f: Callable[..., Any]) -> Callable[..., Any]:
+        return decorate(
+            lambda: get_client().spans, f, name=name, kind=kind, capture=capture, fields=fields
+        )
+
+    return wrap(fn) if fn is not None else wrap
+
+
+def feedback(
+    trace_id: str, name: str, value: float | bool | str, comment: str | None = None, **kw: Any
+) -> Score:
+    return get_client().feedback(trace_id, name, value, comment, **kw)
+
+
+def flush() -> None:
+    get_client().flush()

@@ -30,7 +30,7 @@ TRANSIENT = (RemoteError, StoreError)
 class Batcher(Generic[T]):
     def __init__(
         self,
-        send: Callable[[str, list[T]], None],
+        send: Callable[[str, list[T]], object],
         *,
         key: Callable[[T], str] = lambda _item: "",
         batch_size: int = 5000,

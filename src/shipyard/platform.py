@@ -8,6 +8,7 @@ from shipyard.registry.service import RegistryService
 from shipyard.store.artifacts import ArtifactStore, open_artifact_store
 from shipyard.store.db import Database
 from shipyard.store.migrate import upgrade
+from shipyard.tracing.mapping import Limits
 from shipyard.tracing.service import TracingService
 from shipyard.tracking.service import TrackingService
 
@@ -28,7 +29,11 @@ class Platform:
         self.admin = AdminService(self.db)
         self.tracking = TrackingService(self.db, self.artifacts)
         self.registry = RegistryService(self.db, self.artifacts, self.tracking)
-        self.tracing = TracingService(self.db)
+        self.tracing = TracingService(
+            self.db,
+            limits=Limits(io_chars=settings.tracing.max_io_chars),
+            hash_key=settings.hash_key,
+        )
 
     def close(self) -> None:
         self.tracing.close()

@@ -33,6 +33,19 @@ def fmt_time(ms: int | None) -> str:
     return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def since_ms(text: str) -> int:
+    """``30m``, ``24h``, ``7d`` (or seconds) before now, as epoch milliseconds."""
+    from shipyard.core.ids import now_ms
+
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    t = text.strip().lower()
+    try:
+        seconds = float(t[:-1]) * units[t[-1]] if t and t[-1] in units else float(t)
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: use a duration like 30m, 24h or 7d") from None
+    return now_ms() - int(seconds * 1000)
+
+
 def fmt_duration(start: int | None, end: int | None) -> str:
     if start is None or end is None:
         return "-"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from shipyard.client.http import Transport
 from shipyard.tracing.api import TracingAPI
+from shipyard.tracing.privacy import ProjectSettings
 from shipyard.tracing.schemas import Score, ScoreIn, SpanIn, TraceDetail, TracePage, TraceQuery
 
 
@@ -25,3 +28,13 @@ class RemoteTracing(TracingAPI):
     def list_traces(self, query: TraceQuery | None = None) -> TracePage:
         params = (query or TraceQuery()).model_dump(exclude_none=True)
         return TracePage.model_validate(self.t.call("GET", "/api/v1/traces", params=params))
+
+    def project_settings(self, project: str) -> ProjectSettings:
+        path = f"/api/v1/trace-projects/{quote(project, safe='')}"
+        return ProjectSettings.model_validate(self.t.call("GET", path))
+
+    def set_project_settings(self, project: str, settings: ProjectSettings) -> ProjectSettings:
+        path = f"/api/v1/trace-projects/{quote(project, safe='')}"
+        return ProjectSettings.model_validate(
+            self.t.call("PUT", path, json=settings.model_dump(mode="json"))
+        )

@@ -64,6 +64,16 @@ class TrackingSettings(BaseSettings):
     capture_packages: bool = True
 
 
+class TracingSettings(BaseSettings):
+    model_config = _ENV
+    # Key for hashing user ids (projects with hash_user_ids). Empty: a key file in the home.
+    hash_key: str = ""
+    # How often the retention job deletes traces older than their project allows.
+    retention_interval_s: float = 3600.0
+    # Inputs and outputs longer than this are cut before storage.
+    max_io_chars: int = 32_000
+
+
 class Settings:
     """All settings, grouped by concern."""
 
@@ -74,12 +84,14 @@ class Settings:
         server: ServerSettings | None = None,
         client: ClientSettings | None = None,
         tracking: TrackingSettings | None = None,
+        tracing: TracingSettings | None = None,
     ) -> None:
         self.home = (home or HomeSettings()).home
         self.store = store or StoreSettings()
         self.server = server or ServerSettings()
         self.client = client or ClientSettings()
         self.tracking = tracking or TrackingSettings()
+        self.tracing = tracing or TracingSettings()
 
     @classmethod
     def load(cls, **overrides: object) -> Settings:
@@ -89,6 +101,7 @@ class Settings:
             "server": ServerSettings,
             "client": ClientSettings,
             "tracking": TrackingSettings,
+            "tracing": TracingSettings,
         }
         kwargs: dict[str, object] = {}
         home_kw = {k: v for k, v in overrides.items() if k == "home"}
@@ -108,6 +121,21 @@ class Settings:
     @property
     def artifacts_location(self) -> str:
         return self.store.artifacts or str(self.home / "artifacts")
+
+    def hash_key(self) -> bytes:
+        """The key user ids are hashed with: SHIPYARD_HASH_KEY, else one kept in the home."""
+        if self.tracing.hash_key:
+            return self.tracing.hash_key.encode()
+        path = self.home / "hash.key"
+        if not path.exists():
+            import secrets
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(secrets.token_hex(32))
+            tmp.chmod(0o600)
+            tmp.replace(path)
+        return path.read_text().strip().encode()
 
     @property
     def remote(self) -> bool:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from shipyard import __version__
 from shipyard.core.settings import Settings
@@ -22,6 +24,18 @@ def _is_upload(path: str) -> bool:
     return path.startswith("/api/v1/artifacts") or "/artifacts/" in path
 
 
+async def _retention_loop(plat: Platform, interval_s: float) -> None:
+    """Delete traces past their project's retention, now and then every ``interval_s``."""
+    while True:
+        try:
+            deleted = await run_in_threadpool(plat.tracing.enforce_retention)
+            if deleted:
+                log.info("retention: deleted %d traces", deleted)
+        except Exception:
+            log.exception("retention job failed; will try again")
+        await asyncio.sleep(interval_s)
+
+
 def create_app(settings: Settings, *, platform: Platform | None = None) -> FastAPI:
     """A ready app. The platform (database, stores, services) opens here, migrations included."""
     owned = platform is None
@@ -29,9 +43,13 @@ def create_app(settings: Settings, *, platform: Platform | None = None) -> FastA
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        retention = asyncio.create_task(
+            _retention_loop(plat, settings.tracing.retention_interval_s)
+        )
         try:
             yield
         finally:
+            retention.cancel()
             if owned:
                 plat.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+from shipyard.tracing.privacy import ProjectSettings
 from shipyard.tracing.schemas import Score, ScoreIn, SpanIn, TraceDetail, TracePage, TraceQuery
 
 
@@ -20,3 +21,10 @@ class TracingAPI(ABC):
 
     @abstractmethod
     def list_traces(self, query: TraceQuery | None = None) -> TracePage: ...
+
+    @abstractmethod
+    def project_settings(self, project: str) -> ProjectSettings: ...
+
+    @abstractmethod
+    def set_project_settings(self, project: str, settings: ProjectSettings) -> ProjectSettings:
+        """Privacy and retention of a project's traces (admins)."""

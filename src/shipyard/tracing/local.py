@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from shipyard.core.identity import Actor
 from shipyard.tracing.api import TracingAPI
+from shipyard.tracing.privacy import ProjectSettings
 from shipyard.tracing.schemas import Score, ScoreIn, SpanIn, TraceDetail, TracePage, TraceQuery
 from shipyard.tracing.service import TracingService
 
@@ -24,3 +25,9 @@ class LocalTracing(TracingAPI):
 
     def list_traces(self, query: TraceQuery | None = None) -> TracePage:
         return self.service.list_traces(query or TraceQuery())
+
+    def project_settings(self, project: str) -> ProjectSettings:
+        return self.service.project_settings(project)
+
+    def set_project_settings(self, project: str, settings: ProjectSettings) -> ProjectSettings:
+        return self.service.set_project_settings(self.actor, project, settings)

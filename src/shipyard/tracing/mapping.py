@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from shipyard.tracing.privacy import OPEN, Policy, is_content
 from shipyard.tracing.records import KINDS, SpanRecord
 
 OPENINFERENCE_KINDS = {
@@ -60,9 +61,6 @@ class Limits:
 
     io_chars: int = 32_000
     attribute_chars: int = 8_000
-
-
-Redactor = Callable[[str], str]
 
 
 def _first(attrs: dict[str, Any], keys: tuple[str, ...]) -> Any:
@@ -156,7 +154,7 @@ def to_record(
     attrs: dict[str, Any],
     events: list[dict[str, Any]],
     limits: Limits,
-    redact: Redactor | None = None,
+    policy: Policy = OPEN,
 ) -> SpanRecord:
     """One span in the stored shape. Attributes stay whole (values capped) in ``attributes``."""
     start_ms = start_ns // 1_000_000
@@ -169,10 +167,20 @@ def to_record(
     }
     inp = _text(_first(attrs, INPUT), limits.io_chars)
     out = _text(_first(attrs, OUTPUT), limits.io_chars)
+    if not policy.store_io:
+        inp = out = None
+        kept = {k: v for k, v in kept.items() if not is_content(k)}
+        events = [e for e in events if e.get("name") == "exception"]
+    redact = policy.redact
     if redact is not None:
         inp = redact(inp) if inp is not None else None
         out = redact(out) if out is not None else None
         kept = {k: redact(v) if isinstance(v, str) else v for k, v in kept.items()}
+        events = [_redact_event(e, redact) for e in events]
+    user = _short(_first(attrs, USER))
+    if user is not None and policy.hash_user is not None:
+        user = policy.hash_user(user)
+        kept = {k: v for k, v in kept.items() if k not in USER}
     ttft = _float(_first(attrs, TTFT))
     if ttft is None:
         for ev in events:  # a "first token" event marks the time to first token
@@ -206,7 +214,7 @@ def to_record(
         output=out,
         attributes=orjson.dumps(kept, default=str).decode() if kept else None,
         events=orjson.dumps(events, default=str).decode() if events else None,
-        user_id=_short(_first(attrs, USER)),
+        user_id=user,
         session_id=_short(_first(attrs, SESSION)),
         tenant=_short(attrs.get("shipyard.tenant")),
         feature=_short(attrs.get("shipyard.feature")),
@@ -221,3 +229,11 @@ def project_of(resource: dict[str, Any], default: str = "default") -> str:
         if isinstance(v, str) and v and not v.startswith("unknown_service"):
             return v[:200]
     return default
+
+
+def _redact_event(event: dict[str, Any], redact: Callable[[str], str]) -> dict[str, Any]:
+    attrs = event.get("attributes") or {}
+    return {
+        **event,
+        "attributes": {k: redact(v) if isinstance(v, str) else v for k, v in attrs.items()},
+    }

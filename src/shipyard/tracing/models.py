@@ -98,3 +98,13 @@ class ScoreRow(Base):
     created_by: Mapped[str] = mapped_column(String(200))
 
     __table_args__ = (Index(None, "trace_id"), Index(None, "name", "created_at"))
+
+
+class ProjectRow(Base):
+    """Per-project trace settings (privacy, retention)."""
+
+    __tablename__ = "trace_projects"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    settings: Mapped[str] = mapped_column(Text)  # JSON of ProjectSettings
+    updated_at: Mapped[int]
+    updated_by: Mapped[str] = mapped_column(String(200))

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 
 from shipyard.core.errors import InvalidInput
-from shipyard.tracing.mapping import Limits, Redactor, project_of, to_record
+from shipyard.tracing.mapping import Limits, project_of, to_record
+from shipyard.tracing.privacy import OPEN, Policy
 from shipyard.tracing.records import SpanRecord
 
 STATUS = {0: "unset", 1: "ok", 2: "error"}
@@ -48,7 +50,11 @@ def _pb_attrs(kvs: Any) -> dict[str, Any]:
 
 
 def decode_protobuf(
-    body: bytes, *, limits: Limits, redact: Redactor | None = None, project: str | None = None
+    body: bytes,
+    *,
+    limits: Limits,
+    policy_for: Callable[[str], Policy] = lambda _p: OPEN,
+    project: str | None = None,
 ) -> list[SpanRecord]:
     from google.protobuf.message import DecodeError
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -62,6 +68,7 @@ def decode_protobuf(
     out: list[SpanRecord] = []
     for rs in req.resource_spans:
         proj = project or project_of(_pb_attrs(rs.resource.attributes))
+        policy = policy_for(proj)
         for ss in rs.scope_spans:
             for sp in ss.spans:
                 if len(sp.trace_id) != 16 or len(sp.span_id) != 8:
@@ -88,7 +95,7 @@ def decode_protobuf(
                         attrs=_pb_attrs(sp.attributes),
                         events=events,
                         limits=limits,
-                        redact=redact,
+                        policy=policy,
                     )
                 )
     return out
@@ -180,7 +187,11 @@ def _status_code(raw: Any) -> int:
 
 
 def decode_json(
-    body: bytes, *, limits: Limits, redact: Redactor | None = None, project: str | None = None
+    body: bytes,
+    *,
+    limits: Limits,
+    policy_for: Callable[[str], Policy] = lambda _p: OPEN,
+    project: str | None = None,
 ) -> list[SpanRecord]:
     try:
         doc = orjson.loads(body)
@@ -194,6 +205,7 @@ def decode_json(
             raise InvalidInput("resourceSpans entries must be objects")
         resource = _json_attrs((rs.get("resource") or {}).get("attributes"))
         proj = project or project_of(resource)
+        policy = policy_for(proj)
         for ss in _get(rs, "scopeSpans", "scope_spans") or []:
             for sp in (ss.get("spans") if isinstance(ss, dict) else None) or []:
                 if not isinstance(sp, dict):
@@ -232,7 +244,7 @@ def decode_json(
                         attrs=_json_attrs(sp.get("attributes")),
                         events=events,
                         limits=limits,
-                        redact=redact,
+                        policy=policy,
                     )
                 )
     return out

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, delete, exists, or_, select
 
+from shipyard.core import audit
 from shipyard.core.errors import InvalidInput, NotFound
-from shipyard.core.identity import Actor
+from shipyard.core.identity import Actor, Role
 from shipyard.core.ids import new_id, now_ms
 from shipyard.store.db import Database
-from shipyard.tracing.mapping import Limits, Redactor, to_record
-from shipyard.tracing.models import ScoreRow, SpanRow, TraceRow
+from shipyard.tracing.mapping import Limits, to_record
+from shipyard.tracing.models import ProjectRow, ScoreRow, SpanRow, TraceRow
 from shipyard.tracing.otlp import decode_json, decode_protobuf
+from shipyard.tracing.privacy import (
+    OPEN,
+    Policy,
+    ProjectSettings,
+    Redactor,
+    default_redactor,
+    policy_for,
+)
 from shipyard.tracing.records import SpanRecord
 from shipyard.tracing.schemas import (
     Score,
@@ -28,14 +40,27 @@ from shipyard.tracing.schemas import (
 from shipyard.tracing.store import SpanStore
 from shipyard.tracing.writer import SpanWriter
 
+# A project's settings are re-read this often, so a change reaches every replica quickly.
+SETTINGS_TTL_S = 5.0
+
 
 class TracingService:
-    def __init__(self, db: Database, *, limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        limits: Limits | None = None,
+        hash_key: Callable[[], bytes] = lambda: b"",
+        redactor: Redactor = default_redactor,
+    ) -> None:
         self.db = db
         self.limits = limits or Limits()
-        self.redact: Redactor | None = None
+        self.redactor = redactor
+        self._hash_key = hash_key
         self.store = SpanStore(db)
         self._writer: SpanWriter | None = None
+        self._policies: dict[str, tuple[float, Policy]] = {}
+        self._policy_lock = threading.Lock()
 
     @property
     def writer(self) -> SpanWriter:
@@ -55,9 +80,11 @@ class TracingService:
     ) -> list[SpanRecord]:
         ctype = content_type.split(";")[0].strip().lower()
         if ctype in ("application/x-protobuf", "application/protobuf", "application/octet-stream"):
-            return decode_protobuf(body, limits=self.limits, redact=self.redact, project=project)
+            return decode_protobuf(
+                body, limits=self.limits, policy_for=self.policy, project=project
+            )
         if ctype == "application/json":
-            return decode_json(body, limits=self.limits, redact=self.redact, project=project)
+            return decode_json(body, limits=self.limits, policy_for=self.policy, project=project)
         raise InvalidInput(
             f"unsupported content type {content_type!r}: send application/x-protobuf or "
             "application/json"
@@ -85,13 +112,14 @@ class TracingService:
             "shipyard.tags": s.tags or None,
         }
         attrs.update({k: v for k, v in extra.items() if v is not None})
+        project_name = s.project or project or "default"
         start_ns = int(s.start_time_ms * 1_000_000)
         end_ns = int((s.end_time_ms if s.end_time_ms is not None else s.start_time_ms) * 1_000_000)
         return to_record(
             trace_id=s.trace_id.lower(),
             span_id=s.span_id.lower(),
             parent_id=s.parent_id.lower() if s.parent_id else None,
-            project=s.project or project or "default",
+            project=project_name,
             name=s.name,
             start_ns=start_ns,
             end_ns=end_ns,
@@ -100,8 +128,89 @@ class TracingService:
             attrs=attrs,
             events=s.events,
             limits=self.limits,
-            redact=self.redact,
+            policy=self.policy(project_name),
         )
+
+    # -- project settings --------------------------------------------------------------------
+
+    def policy(self, project: str) -> Policy:
+        """How spans of ``project`` are stored (cached for a few seconds)."""
+        now = time.monotonic()
+        with self._policy_lock:
+            hit = self._policies.get(project)
+        if hit is not None and now - hit[0] < SETTINGS_TTL_S:
+            return hit[1]
+        settings = self.project_settings(project)
+        policy = (
+            policy_for(settings, self._hash_key(), self.redactor)
+            if settings != ProjectSettings()
+            else OPEN
+        )
+        with self._policy_lock:
+            self._policies[project] = (now, policy)
+        return policy
+
+    def project_settings(self, project: str) -> ProjectSettings:
+        with self.db.read() as s:
+            row = s.get(ProjectRow, project)
+            return ProjectSettings.model_validate_json(row.settings) if row else ProjectSettings()
+
+    def list_project_settings(self) -> dict[str, ProjectSettings]:
+        with self.db.read() as s:
+            rows = s.scalars(select(ProjectRow).order_by(ProjectRow.name))
+            return {r.name: ProjectSettings.model_validate_json(r.settings) for r in rows}
+
+    def set_project_settings(
+        self, actor: Actor, project: str, settings: ProjectSettings
+    ) -> ProjectSettings:
+        actor.require(Role.admin, "changing a project's trace settings")
+        if not project or len(project) > 200:
+            raise InvalidInput("project names are 1 to 200 characters")
+        with self.db.write() as s:
+            row = s.get(ProjectRow, project)
+            before = orjson.loads(row.settings) if row else None
+            if row is None:
+                row = ProjectRow(name=project, settings="", updated_at=0, updated_by="")
+                s.add(row)
+            row.settings = settings.model_dump_json()
+            row.updated_at, row.updated_by = now_ms(), actor.name
+            audit.record(
+                s,
+                actor,
+                "tracing.project_settings",
+                "project",
+                project,
+                before=before,
+                after=settings.model_dump(),
+            )
+        with self._policy_lock:
+            self._policies.pop(project, None)
+        return settings
+
+    def enforce_retention(self, now: int | None = None) -> int:
+        """Delete traces (with their spans and scores) older than their project keeps them."""
+        now = now if now is not None else now_ms()
+        deleted = 0
+        for project, settings in self.list_project_settings().items():
+            if settings.retention_days is None:
+                continue
+            cutoff = now - int(settings.retention_days * 86_400_000)
+            while True:  # in slices, so writers are never held up for long
+                with self.db.write() as s:
+                    ids = list(
+                        s.scalars(
+                            select(TraceRow.trace_id)
+                            .where(TraceRow.project == project, TraceRow.end_ms < cutoff)
+                            .limit(2000)
+                        )
+                    )
+                    if not ids:
+                        break
+                    s.execute(delete(SpanRow).where(SpanRow.trace_id.in_(ids)))
+                    s.execute(delete(ScoreRow).where(ScoreRow.trace_id.in_(ids)))
+                    s.execute(delete(TraceRow).where(TraceRow.trace_id.in_(ids)))
+                    deleted += len(ids)
+        return deleted
 
     # -- writing -----------------------------------------------------------------------------
 

@@ -12,7 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from shipyard.core.errors import InvalidInput
 from shipyard.core.identity import Actor
 from shipyard.platform import Platform
-from shipyard.server.deps import editor, platform, viewer
+from shipyard.server.deps import admin, editor, platform, viewer
+from shipyard.tracing.privacy import ProjectSettings
 from shipyard.tracing.schemas import Score, ScoreIn, SpanBatch, TraceDetail, TracePage, TraceQuery
 
 router = APIRouter(tags=["tracing"])
@@ -97,3 +98,29 @@ def add_score(
 ) -> Score:
     """Feedback or an evaluation on a trace (or one of its spans)."""
     return p.tracing.add_score(actor, req)
+
+
+@router.get("/api/v1/trace-projects")
+def list_projects(
+    p: Platform = Depends(platform), _: Actor = Depends(viewer)
+) -> dict[str, ProjectSettings]:
+    """Projects with non-default trace settings."""
+    return p.tracing.list_project_settings()
+
+
+@router.get("/api/v1/trace-projects/{project:path}")
+def get_project(
+    project: str, p: Platform = Depends(platform), _: Actor = Depends(viewer)
+) -> ProjectSettings:
+    return p.tracing.project_settings(project)
+
+
+@router.put("/api/v1/trace-projects/{project:path}")
+def set_project(
+    project: str,
+    settings: ProjectSettings,
+    p: Platform = Depends(platform),
+    actor: Actor = Depends(admin),
+) -> ProjectSettings:
+    """Privacy and retention of a project's traces (admins); applies to spans stored from now."""
+    return p.tracing.set_project_settings(actor, project, settings)

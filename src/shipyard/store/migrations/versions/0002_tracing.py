@@ -1,8 +1,8 @@
-"""tracing: traces, spans, scores
+"""tracing: traces, spans, scores, project settings
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 17:50:46.792348
+Create Date: 2026-11-22 17:56:39.850233
 """
 
 from __future__ import annotations
@@ -80,6 +80,14 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "trace_projects",
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("settings", sa.Text(), nullable=False),
+        sa.Column("updated_at", sa.BigInteger(), nullable=False),
+        sa.Column("updated_by", sa.String(length=200), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_trace_projects")),
+    )
+    op.create_table(
         "traces",
         sa.Column("trace_id", sa.String(length=32), nullable=False),
         sa.Column("project", sa.String(length=200), nullable=False),
@@ -123,6 +131,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_traces_project_start_ms"))
 
     op.drop_table("traces")
+    op.drop_table("trace_projects")
     with op.batch_alter_table("spans", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_spans_trace_id_span_id"))
 

@@ -181,3 +181,23 @@ def test_demo_fills_a_fresh_home_and_serves_it(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def test_traces_and_stats_commands() -> None:
+    client = Client(Settings.load())
+    with client.span("support-request", user_id="u9", tenant="acme") as root:
+        with client.span("chat", kind="llm") as llm:
+            llm.set_usage(model="gemma", input_tokens=12, output_tokens=3, cost_usd=0.002)
+    client.feedback(root.trace_id, "thumbs", True, "great")
+    client.close()
+    out = run("traces", "list", "--since", "1h", "--tenant", "acme")
+    assert root.trace_id in out and "support-request" in out
+    tree = run("traces", "show", root.trace_id)
+    assert "[llm] chat" in tree and "gemma" in tree and "tokens 12/3" in tree
+    assert "score thumbs = 1.0 (human): great" in tree
+    data = json.loads(run("traces", "list", "--json", "--user", "u9"))
+    assert [t["trace_id"] for t in data["traces"]] == [root.trace_id]
+    stats = run("stats", "--by", "tenant", "--since", "24h")
+    assert "acme" in stats and "100% of 1" in stats
+    report = json.loads(run("stats", "--by", "model", "--json"))
+    assert report["groups"][0]["key"] == "gemma"

@@ -14,7 +14,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from shipyard.sdk import Client
 
-console = Console(highlight=False, soft_wrap=True, markup=False)
+# Piped output is not cut to 80 columns: ids and names stay whole for grep and scripts.
+_WIDE = None if sys.stdout.isatty() else 250
+console = Console(highlight=False, soft_wrap=True, markup=False, width=_WIDE)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 

@@ -7,7 +7,17 @@ import sys
 import click
 
 from shipyard import __version__
-from shipyard.cli import audit, demo, experiments, keys, registry, runs, server, traces
+from shipyard.cli import (
+    audit,
+    demo,
+    experiments,
+    keys,
+    registry,
+    runs,
+    server,
+    stats,
+    traces,
+)
 from shipyard.cli.common import err_console
 from shipyard.core.errors import ShipyardError
 
@@ -22,7 +32,7 @@ def cli() -> None:
     """
 
 
-for module in (server, demo, keys, audit, experiments, runs, registry, traces):
+for module in (server, demo, keys, audit, experiments, runs, registry, traces, stats):
     cli.add_command(module.command)
 
 

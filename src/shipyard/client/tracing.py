@@ -8,6 +8,7 @@ from shipyard.client.http import Transport
 from shipyard.tracing.api import TracingAPI
 from shipyard.tracing.privacy import ProjectSettings
 from shipyard.tracing.schemas import Score, ScoreIn, SpanIn, TraceDetail, TracePage, TraceQuery
+from shipyard.tracing.stats import StatsQuery, StatsReport
 
 
 class RemoteTracing(TracingAPI):
@@ -38,3 +39,7 @@ class RemoteTracing(TracingAPI):
         return ProjectSettings.model_validate(
             self.t.call("PUT", path, json=settings.model_dump(mode="json"))
         )
+
+    def stats(self, query: StatsQuery | None = None) -> StatsReport:
+        params = (query or StatsQuery()).model_dump(exclude_none=True)
+        return StatsReport.model_validate(self.t.call("GET", "/api/v1/stats", params=params))

@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 
 from shipyard.tracing.privacy import ProjectSettings
 from shipyard.tracing.schemas import Score, ScoreIn, SpanIn, TraceDetail, TracePage, TraceQuery
+from shipyard.tracing.stats import StatsQuery, StatsReport
 
 
 class TracingAPI(ABC):
@@ -28,3 +29,7 @@ class TracingAPI(ABC):
     @abstractmethod
     def set_project_settings(self, project: str, settings: ProjectSettings) -> ProjectSettings:
         """Privacy and retention of a project's traces (admins)."""
+
+    @abstractmethod
+    def stats(self, query: StatsQuery | None = None) -> StatsReport:
+        """Requests, errors, latency percentiles, tokens, cost and scores per group."""

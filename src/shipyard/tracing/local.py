@@ -7,6 +7,7 @@ from shipyard.tracing.api import TracingAPI
 from shipyard.tracing.privacy import ProjectSettings
 from shipyard.tracing.schemas import Score, ScoreIn, SpanIn, TraceDetail, TracePage, TraceQuery
 from shipyard.tracing.service import TracingService
+from shipyard.tracing.stats import StatsQuery, StatsReport
 
 
 class LocalTracing(TracingAPI):
@@ -31,3 +32,6 @@ class LocalTracing(TracingAPI):
 
     def set_project_settings(self, project: str, settings: ProjectSettings) -> ProjectSettings:
         return self.service.set_project_settings(self.actor, project, settings)
+
+    def stats(self, query: StatsQuery | None = None) -> StatsReport:
+        return self.service.stats(query or StatsQuery())

@@ -37,6 +37,7 @@ from shipyard.tracing.schemas import (
     TracePage,
     TraceQuery,
 )
+from shipyard.tracing.stats import StatsQuery, StatsReport, compute
 from shipyard.tracing.store import SpanStore
 from shipyard.tracing.writer import SpanWriter
 
@@ -281,6 +282,10 @@ class TracingService:
             rows = rows[: q.limit]
             cursor = f"{rows[-1].start_ms}:{rows[-1].trace_id}" if more and rows else None
             return TracePage(traces=[_trace(r) for r in rows], next_cursor=cursor)
+
+    def stats(self, q: StatsQuery) -> StatsReport:
+        with self.db.read() as s:
+            return compute(s, q)
 
     def _conditions(self, q: TraceQuery) -> list[Any]:
         t = TraceRow

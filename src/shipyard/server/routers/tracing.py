@@ -15,6 +15,7 @@ from shipyard.platform import Platform
 from shipyard.server.deps import admin, editor, platform, viewer
 from shipyard.tracing.privacy import ProjectSettings
 from shipyard.tracing.schemas import Score, ScoreIn, SpanBatch, TraceDetail, TracePage, TraceQuery
+from shipyard.tracing.stats import StatsQuery, StatsReport
 
 router = APIRouter(tags=["tracing"])
 PROJECT_HEADER = "x-shipyard-project"
@@ -82,6 +83,14 @@ def list_traces(
 ) -> TracePage:
     """Newest first; pass ``next_cursor`` back as ``cursor`` for the next page."""
     return p.tracing.list_traces(q)
+
+
+@router.get("/api/v1/stats")
+def stats(
+    q: Annotated[StatsQuery, Query()], p: Platform = Depends(platform), _: Actor = Depends(viewer)
+) -> StatsReport:
+    """Aggregates over a window, grouped by model, prompt, route, tenant, feature or user."""
+    return p.tracing.stats(q)
 
 
 @router.get("/api/v1/traces/{trace_id}")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from shipyard.core.admin import AdminService
+from shipyard.core.metrics import Registry
 from shipyard.core.settings import Settings
 from shipyard.registry.service import RegistryService
 from shipyard.store.artifacts import ArtifactStore, open_artifact_store
 from shipyard.store.db import Database
 from shipyard.store.migrate import upgrade
 from shipyard.tracing.mapping import Limits
+from shipyard.tracing.metrics import TraceMetrics
 from shipyard.tracing.service import TracingService
 from shipyard.tracking.service import TrackingService
 
@@ -29,10 +31,12 @@ class Platform:
         self.admin = AdminService(self.db)
         self.tracking = TrackingService(self.db, self.artifacts)
         self.registry = RegistryService(self.db, self.artifacts, self.tracking)
+        self.metrics = Registry()
         self.tracing = TracingService(
             self.db,
             limits=Limits(io_chars=settings.tracing.max_io_chars),
             hash_key=settings.hash_key,
+            metrics=TraceMetrics(self.metrics),
         )
 
     def close(self) -> None:

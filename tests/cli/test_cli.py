@@ -185,9 +185,11 @@ def test_demo_fills_a_fresh_home_and_serves_it(tmp_path: Path) -> None:
 
 def test_traces_and_stats_commands() -> None:
     client = Client(Settings.load())
-    with client.span("support-request", user_id="u9", tenant="acme") as root:
-        with client.span("chat", kind="llm") as llm:
-            llm.set_usage(model="gemma", input_tokens=12, output_tokens=3, cost_usd=0.002)
+    with (
+        client.span("support-request", user_id="u9", tenant="acme") as root,
+        client.span("chat", kind="llm") as llm,
+    ):
+        llm.set_usage(model="gemma", input_tokens=12, output_tokens=3, cost_usd=0.002)
     client.feedback(root.trace_id, "thumbs", True, "great")
     client.close()
     out = run("traces", "list", "--since", "1h", "--tenant", "acme")

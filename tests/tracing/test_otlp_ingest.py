@@ -284,3 +284,44 @@ def test_acknowledged_spans_survive_kill_9(tmp_path: Path) -> None:
         assert len(page["traces"]) == 500
     finally:
         restarted.stop()
+
+
+def test_prometheus_metrics(server: ServerProcess) -> None:
+    tid = "cd" * 16
+    spans = [
+        {
+            "trace_id": tid,
+            "span_id": f"{i:016x}",
+            "name": "gen",
+            "kind": "llm",
+            "start_time_ms": 1_700_000_000_000,
+            "end_time_ms": 1_700_000_000_300,
+            "model": "prom-model",
+            "tenant": "prom-tenant",
+            "input_tokens": 100,
+            "output_tokens": 20,
+            "cost_usd": 0.5,
+        }
+        for i in range(3)
+    ]
+    assert httpx.post(f"{server.url}/api/v1/traces/batch", json={"spans": spans}).status_code == 200
+    text = httpx.get(f"{server.url}/metrics").text
+    assert (
+        'shipyard_llm_requests_total{model="prom-model",route="",tenant="prom-tenant",'
+        'status="ok"} 3' in text
+    )
+    assert (
+        'shipyard_llm_tokens_total{model="prom-model",route="",tenant="prom-tenant",'
+        'direction="input"} 300' in text
+    )
+    assert (
+        'shipyard_llm_cost_usd_total{model="prom-model",route="",tenant="prom-tenant"} 1.5' in text
+    )
+    assert (
+        'shipyard_llm_request_duration_seconds_bucket{model="prom-model",route="",le="0.5"} 3'
+        in text
+    )
+    assert (
+        'shipyard_http_requests_total{method="POST",route="/api/v1/traces/batch",'
+        'status="200"}' in text
+    )

@@ -14,7 +14,7 @@ from shipyard import __version__
 from shipyard.core.settings import Settings
 from shipyard.platform import Platform
 from shipyard.server import errors
-from shipyard.server.middleware import BodyLimit
+from shipyard.server.middleware import BodyLimit, HttpMetrics
 from shipyard.server.routers import admin, health, registry, tracing, tracking
 
 log = logging.getLogger("shipyard.server")
@@ -67,6 +67,7 @@ def create_app(settings: Settings, *, platform: Platform | None = None) -> FastA
     errors.install(app)
     for module in (health, tracking, registry, tracing, admin):
         app.include_router(module.router)
+    app.add_middleware(HttpMetrics, registry=plat.metrics)
     app.add_middleware(
         BodyLimit,
         limit=settings.server.max_body_bytes,

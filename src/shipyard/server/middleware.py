@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shipyard.core.metrics import Registry
 
 
 class _TooLarge(Exception):
@@ -81,3 +84,38 @@ async def _reject(send: Send, status: int, type_: str, message: str) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class HttpMetrics:
+    """Requests and latency by method, route template (bounded) and status."""
+
+    def __init__(self, app: ASGIApp, *, registry: Registry) -> None:
+        self.app = app
+        self.requests = registry.counter(
+            "shipyard_http_requests_total", "HTTP requests.", ["method", "route", "status"]
+        )
+        self.latency = registry.histogram(
+            "shipyard_http_request_duration_seconds", "HTTP request latency.", ["method", "route"]
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(msg: Message) -> None:
+            nonlocal status
+            if msg["type"] == "http.response.start":
+                status = msg["status"]
+            await send(msg)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            method = scope.get("method", "")
+            self.requests.inc(1, method, template, str(status))
+            self.latency.observe(time.perf_counter() - start, method, template)

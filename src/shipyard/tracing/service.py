@@ -16,6 +16,7 @@ from shipyard.core.identity import Actor, Role
 from shipyard.core.ids import new_id, now_ms
 from shipyard.store.db import Database
 from shipyard.tracing.mapping import Limits, to_record
+from shipyard.tracing.metrics import TraceMetrics
 from shipyard.tracing.models import ProjectRow, ScoreRow, SpanRow, TraceRow
 from shipyard.tracing.otlp import decode_json, decode_protobuf
 from shipyard.tracing.privacy import (
@@ -53,10 +54,12 @@ class TracingService:
         limits: Limits | None = None,
         hash_key: Callable[[], bytes] = lambda: b"",
         redactor: Redactor = default_redactor,
+        metrics: TraceMetrics | None = None,
     ) -> None:
         self.db = db
         self.limits = limits or Limits()
         self.redactor = redactor
+        self.metrics = metrics
         self._hash_key = hash_key
         self.store = SpanStore(db)
         self._writer: SpanWriter | None = None
@@ -217,7 +220,19 @@ class TracingService:
 
     def ingest(self, spans: list[SpanRecord]) -> int:
         """Store spans now, in the calling thread (the embedded SDK's path)."""
-        return self.store.write(spans)
+        stored = self.store.write(spans)
+        self._observe(spans)
+        return stored
+
+    async def ingest_async(self, spans: list[SpanRecord]) -> int:
+        """Store spans through the group-commit writer; returns once they are committed."""
+        stored = await self.writer.write(spans)
+        self._observe(spans)
+        return stored
+
+    def _observe(self, spans: list[SpanRecord]) -> None:
+        if self.metrics is not None:
+            self.metrics.observe(spans)
 
     def add_score(self, actor: Actor, req: ScoreIn) -> Score:
         value: float | None

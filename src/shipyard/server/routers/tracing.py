@@ -55,7 +55,7 @@ async def otlp_traces(request: Request, _: Actor = Depends(editor)) -> Response:
     spans = await run_in_threadpool(
         p.tracing.decode_otlp, body, ctype, request.headers.get(PROJECT_HEADER)
     )
-    await p.tracing.writer.write(spans)
+    await p.tracing.ingest_async(spans)
     if ctype.startswith("application/json"):
         return Response(b"{}", media_type="application/json")
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -74,7 +74,7 @@ async def ingest_batch(
     """Spans in Shipyard's native JSON shape; answers once they are committed."""
     p: Platform = request.app.state.platform
     spans = p.tracing.decode_native(batch.spans, request.headers.get(PROJECT_HEADER))
-    return {"stored": await p.tracing.writer.write(spans)}
+    return {"stored": await p.tracing.ingest_async(spans)}
 
 
 @router.get("/api/v1/traces")

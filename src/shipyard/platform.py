@@ -18,7 +18,7 @@ from shipyard.tracking.service import TrackingService
 class Platform:
     """Database, artifact store and every domain service, wired together."""
 
-    def __init__(self, settings: Settings, *, migrate: bool = True) -> None:
+    def __init__(self, settings: Settings, *, migrate: bool = True, serving: bool = False) -> None:
         self.settings = settings
         self.db = Database(
             settings.database_url,
@@ -37,6 +37,7 @@ class Platform:
             limits=Limits(io_chars=settings.tracing.max_io_chars),
             hash_key=settings.hash_key,
             metrics=TraceMetrics(self.metrics),
+            decode_workers=settings.tracing.decode_worker_count() if serving else 0,
         )
 
     def close(self) -> None:

@@ -72,6 +72,15 @@ class TracingSettings(BaseSettings):
     retention_interval_s: float = 3600.0
     # Inputs and outputs longer than this are cut before storage.
     max_io_chars: int = 32_000
+    # Processes that decode OTLP payloads beside the server (-1: one per spare core).
+    decode_workers: int = -1
+
+    def decode_worker_count(self) -> int:
+        if self.decode_workers >= 0:
+            return self.decode_workers
+        import os
+
+        return min(4, max(0, (os.cpu_count() or 1) - 1))
 
 
 class Settings:

@@ -39,10 +39,11 @@ async def _retention_loop(plat: Platform, interval_s: float) -> None:
 def create_app(settings: Settings, *, platform: Platform | None = None) -> FastAPI:
     """A ready app. The platform (database, stores, services) opens here, migrations included."""
     owned = platform is None
-    plat = platform or Platform(settings)
+    plat = platform or Platform(settings, serving=True)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(plat.tracing.warm_up)
         retention = asyncio.create_task(
             _retention_loop(plat, settings.tracing.retention_interval_s)
         )

@@ -74,6 +74,8 @@ def _first(attrs: dict[str, Any], keys: tuple[str, ...]) -> Any:
 def _int(v: Any) -> int | None:
     if v is None or isinstance(v, bool):
         return None
+    if type(v) is int:
+        return v
     try:
         return int(v)
     except (TypeError, ValueError, OverflowError):
@@ -100,8 +102,9 @@ def _text(v: Any, cap: int) -> str | None:
 def _short(v: Any, cap: int = 200) -> str | None:
     if v is None:
         return None
-    s = str(v)
-    return s[:cap]
+    if type(v) is str and len(v) <= cap:
+        return v
+    return str(v)[:cap]
 
 
 def span_kind(attrs: dict[str, Any]) -> str:
@@ -140,6 +143,44 @@ def _error(status: str, message: str | None, events: list[dict[str, Any]]) -> st
     return None
 
 
+_SINGLE = {
+    "operation": ("gen_ai.operation.name",),
+    "index_name": ("shipyard.index.name",),
+    "index_version": ("shipyard.index.version",),
+    "tenant": ("shipyard.tenant",),
+    "feature": ("shipyard.feature",),
+    "route": ("shipyard.route",),
+}
+# attribute key -> (field, priority): the first key of each tuple above wins
+_FIELD_OF: dict[str, tuple[str, int]] = {}
+for _field, _keys in (
+    ("model", MODEL), ("provider", PROVIDER), ("input_tokens", INPUT_TOKENS),
+    ("output_tokens", OUTPUT_TOKENS), ("cached_input_tokens", CACHED_TOKENS), ("cost_usd", COST),
+    ("ttft_ms", TTFT), ("input", INPUT), ("output", OUTPUT), ("user_id", USER),
+    ("session_id", SESSION), ("prompt_name", PROMPT_NAME), ("prompt_version", PROMPT_VERSION),
+    *_SINGLE.items(),
+):  # fmt: skip
+    for _prio, _key in enumerate(_keys):
+        _FIELD_OF[_key] = (_field, _prio)
+_IO_KEYS = frozenset(INPUT + OUTPUT)
+
+
+def _scan(attrs: dict[str, Any], cap: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One pass over the attributes: (the first-class values found, the attributes kept)."""
+    found: dict[str, Any] = {}
+    prios: dict[str, int] = {}
+    kept: dict[str, Any] = {}
+    for k, v in attrs.items():
+        spec = _FIELD_OF.get(k)
+        if spec is not None and v is not None and v != "":
+            field, prio = spec
+            if field not in prios or prio < prios[field]:
+                found[field], prios[field] = v, prio
+        if k not in _IO_KEYS:
+            kept[k] = v[:cap] if isinstance(v, str) and len(v) > cap else v
+    return found, kept
+
+
 def to_record(
     *,
     trace_id: str,
@@ -157,16 +198,10 @@ def to_record(
     policy: Policy = OPEN,
 ) -> SpanRecord:
     """One span in the stored shape. Attributes stay whole (values capped) in ``attributes``."""
-    start_ms = start_ns // 1_000_000
-    duration_ms = max(0.0, (end_ns - start_ns) / 1_000_000) if end_ns else 0.0
-    cap = limits.attribute_chars
-    kept = {
-        k: (v[:cap] if isinstance(v, str) and len(v) > cap else v)
-        for k, v in attrs.items()
-        if k not in INPUT and k not in OUTPUT
-    }
-    inp = _text(_first(attrs, INPUT), limits.io_chars)
-    out = _text(_first(attrs, OUTPUT), limits.io_chars)
+    found, kept = _scan(attrs, limits.attribute_chars)
+    get = found.get
+    inp = _text(get("input"), limits.io_chars)
+    out = _text(get("output"), limits.io_chars)
     if not policy.store_io:
         inp = out = None
         kept = {k: v for k, v in kept.items() if not is_content(k)}
@@ -177,49 +212,49 @@ def to_record(
         out = redact(out) if out is not None else None
         kept = {k: redact(v) if isinstance(v, str) else v for k, v in kept.items()}
         events = [_redact_event(e, redact) for e in events]
-    user = _short(_first(attrs, USER))
+    user = _short(get("user_id"))
     if user is not None and policy.hash_user is not None:
         user = policy.hash_user(user)
         kept = {k: v for k, v in kept.items() if k not in USER}
-    ttft = _float(_first(attrs, TTFT))
-    if ttft is None:
+    ttft = _float(get("ttft_ms"))
+    if ttft is None and events:
         for ev in events:  # a "first token" event marks the time to first token
             if ev.get("name") in ("gen_ai.first_token", "first_token") and ev.get("time_ns"):
                 ttft = (int(ev["time_ns"]) - start_ns) / 1_000_000
                 break
     return SpanRecord(
-        trace_id=trace_id,
-        span_id=span_id,
-        parent_id=parent_id,
-        project=project,
-        name=name[:500] or "span",
-        kind=span_kind(attrs),
-        status=status,
-        start_ms=start_ms,
-        duration_ms=duration_ms,
-        operation=_short(attrs.get("gen_ai.operation.name"), 100),
-        provider=_short(_first(attrs, PROVIDER), 100),
-        model=_short(_first(attrs, MODEL)),
-        prompt_name=_short(_first(attrs, PROMPT_NAME)),
-        prompt_version=_int(_first(attrs, PROMPT_VERSION)),
-        index_name=_short(attrs.get("shipyard.index.name")),
-        index_version=_int(attrs.get("shipyard.index.version")),
-        input_tokens=_int(_first(attrs, INPUT_TOKENS)),
-        output_tokens=_int(_first(attrs, OUTPUT_TOKENS)),
-        cached_input_tokens=_int(_first(attrs, CACHED_TOKENS)),
-        cost_usd=_float(_first(attrs, COST)),
-        ttft_ms=ttft,
-        error=_error(status, status_message, events),
-        input=inp,
-        output=out,
-        attributes=orjson.dumps(kept, default=str).decode() if kept else None,
-        events=orjson.dumps(events, default=str).decode() if events else None,
-        user_id=user,
-        session_id=_short(_first(attrs, SESSION)),
-        tenant=_short(attrs.get("shipyard.tenant")),
-        feature=_short(attrs.get("shipyard.feature")),
-        route=_short(attrs.get("shipyard.route")),
-        tags=_tags(attrs),
+        trace_id,
+        span_id,
+        parent_id,
+        project,
+        name[:500] or "span",
+        span_kind(attrs),
+        status,
+        start_ns // 1_000_000,
+        max(0.0, (end_ns - start_ns) / 1_000_000) if end_ns else 0.0,
+        _short(get("operation"), 100),
+        _short(get("provider"), 100),
+        _short(get("model")),
+        _short(get("prompt_name")),
+        _int(get("prompt_version")),
+        _short(get("index_name")),
+        _int(get("index_version")),
+        _int(get("input_tokens")),
+        _int(get("output_tokens")),
+        _int(get("cached_input_tokens")),
+        _float(get("cost_usd")),
+        ttft,
+        _error(status, status_message, events) if status == "error" or events else None,
+        inp,
+        out,
+        orjson.dumps(kept, default=str).decode() if kept else None,
+        orjson.dumps(events, default=str).decode() if events else None,
+        user,
+        _short(get("session_id")),
+        _short(get("tenant")),
+        _short(get("feature")),
+        _short(get("route")),
+        _tags(attrs) if "tag.tags" in attrs or "shipyard.tags" in attrs else [],
     )
 
 

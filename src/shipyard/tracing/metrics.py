@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from shipyard.core.metrics import Registry
-from shipyard.tracing.records import SpanRecord
-
-GENERATION_KINDS = ("llm", "embedding")
+from shipyard.tracing.records import RowBatch
 
 
 class TraceMetrics:
@@ -30,17 +28,15 @@ class TraceMetrics:
             "shipyard_llm_cost_usd_total", "Cost of LLM and embedding calls in USD.", labels
         )
 
-    def observe(self, spans: list[SpanRecord]) -> None:
-        for s in spans:
-            self.spans.inc(1, s.kind)
-            if s.kind not in GENERATION_KINDS:
-                continue
-            model = s.model or "unknown"
-            self.requests.inc(1, model, s.route, s.tenant, "error" if s.status == "error" else "ok")
-            self.latency.observe(s.duration_ms / 1000, model, s.route)
-            if s.input_tokens:
-                self.tokens.inc(s.input_tokens, model, s.route, s.tenant, "input")
-            if s.output_tokens:
-                self.tokens.inc(s.output_tokens, model, s.route, s.tenant, "output")
-            if s.cost_usd:
-                self.cost.inc(s.cost_usd, model, s.route, s.tenant)
+    def observe(self, batch: RowBatch) -> None:
+        for kind, n in batch.kinds.items():
+            self.spans.inc(n, kind)
+        for model, route, tenant, status, duration_ms, tin, tout, cost in batch.generations:
+            self.requests.inc(1, model, route, tenant, status)
+            self.latency.observe(duration_ms / 1000, model, route)
+            if tin:
+                self.tokens.inc(tin, model, route, tenant, "input")
+            if tout:
+                self.tokens.inc(tout, model, route, tenant, "output")
+            if cost:
+                self.cost.inc(cost, model, route, tenant)

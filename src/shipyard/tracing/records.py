@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 KINDS = (
     "llm",
     "embedding",
@@ -190,3 +192,62 @@ def rollup(spans: list[SpanRecord]) -> dict[str, TraceRollup]:
             )
         r.add(s)
     return out
+
+
+GENERATION_KINDS = ("llm", "embedding")
+# (model, route, tenant, status, duration_ms, input_tokens, output_tokens, cost_usd)
+MetricItem = tuple[str, str | None, str | None, str, float, int, int, float]
+
+
+@dataclass(slots=True)
+class RowBatch:
+    """Spans as database rows, their traces' roll-ups, and what Prometheus counts of them.
+
+    Plain tuples, so a batch crosses a process boundary cheaply."""
+
+    spans: list[tuple[Any, ...]]
+    traces: list[tuple[Any, ...]]
+    kinds: dict[str, int]
+    generations: list[MetricItem]
+
+    def __len__(self) -> int:
+        return len(self.spans)
+
+    @classmethod
+    def merge(cls, batches: list[RowBatch]) -> RowBatch:
+        if len(batches) == 1:
+            return batches[0]
+        kinds: dict[str, int] = {}
+        for b in batches:
+            for k, n in b.kinds.items():
+                kinds[k] = kinds.get(k, 0) + n
+        return cls(
+            [r for b in batches for r in b.spans],
+            [r for b in batches for r in b.traces],
+            kinds,
+            [g for b in batches for g in b.generations],
+        )
+
+
+def to_rows(spans: list[SpanRecord]) -> RowBatch:
+    kinds: dict[str, int] = {}
+    generations: list[MetricItem] = []
+    for s in spans:
+        kinds[s.kind] = kinds.get(s.kind, 0) + 1
+        if s.kind in GENERATION_KINDS:
+            generations.append((
+                s.model or "unknown", s.route, s.tenant,
+                "error" if s.status == "error" else "ok", s.duration_ms,
+                s.input_tokens or 0, s.output_tokens or 0, s.cost_usd or 0.0,
+            ))  # fmt: skip
+    traces = [
+        (
+            r.trace_id, r.project, r.name, r.has_root, r.user_id, r.session_id, r.tenant,
+            r.feature, orjson.dumps(r.tags).decode() if r.tags else None, r.model, r.route,
+            r.prompt_name, r.prompt_version, r.input, r.output, r.status, r.start_ms,
+            r.end_ms, r.span_count, r.error_count, r.input_tokens, r.output_tokens,
+            r.cost_usd,
+        )
+        for r in rollup(spans).values()
+    ]  # fmt: skip
+    return RowBatch([s.row() for s in spans], traces, kinds, generations)

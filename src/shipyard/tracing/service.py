@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import multiprocessing
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import orjson
@@ -15,19 +20,18 @@ from shipyard.core.errors import InvalidInput, NotFound
 from shipyard.core.identity import Actor, Role
 from shipyard.core.ids import new_id, now_ms
 from shipyard.store.db import Database
+from shipyard.tracing.decoding import decode_otlp, decode_rows, policies
+from shipyard.tracing.decoding import warm_up as decoding_warm_up
 from shipyard.tracing.mapping import Limits, to_record
 from shipyard.tracing.metrics import TraceMetrics
 from shipyard.tracing.models import ProjectRow, ScoreRow, SpanRow, TraceRow
-from shipyard.tracing.otlp import decode_json, decode_protobuf
 from shipyard.tracing.privacy import (
-    OPEN,
     Policy,
     ProjectSettings,
     Redactor,
     default_redactor,
-    policy_for,
 )
-from shipyard.tracing.records import SpanRecord
+from shipyard.tracing.records import RowBatch, SpanRecord, to_rows
 from shipyard.tracing.schemas import (
     Score,
     ScoreIn,
@@ -55,6 +59,7 @@ class TracingService:
         hash_key: Callable[[], bytes] = lambda: b"",
         redactor: Redactor = default_redactor,
         metrics: TraceMetrics | None = None,
+        decode_workers: int = 0,
     ) -> None:
         self.db = db
         self.limits = limits or Limits()
@@ -63,8 +68,11 @@ class TracingService:
         self._hash_key = hash_key
         self.store = SpanStore(db)
         self._writer: SpanWriter | None = None
-        self._policies: dict[str, tuple[float, Policy]] = {}
+        self._settings_cache: tuple[float, dict[str, ProjectSettings]] | None = None
+        self._lookup: Callable[[str], Policy] | None = None
         self._policy_lock = threading.Lock()
+        self.decode_workers = decode_workers
+        self._pool: ProcessPoolExecutor | None = None
 
     @property
     def writer(self) -> SpanWriter:
@@ -76,22 +84,15 @@ class TracingService:
     def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
+        self._reset_pool()
 
     # -- decoding ----------------------------------------------------------------------------
 
     def decode_otlp(
         self, body: bytes, content_type: str, project: str | None = None
     ) -> list[SpanRecord]:
-        ctype = content_type.split(";")[0].strip().lower()
-        if ctype in ("application/x-protobuf", "application/protobuf", "application/octet-stream"):
-            return decode_protobuf(
-                body, limits=self.limits, policy_for=self.policy, project=project
-            )
-        if ctype == "application/json":
-            return decode_json(body, limits=self.limits, policy_for=self.policy, project=project)
-        raise InvalidInput(
-            f"unsupported content type {content_type!r}: send application/x-protobuf or "
-            "application/json"
+        return decode_otlp(
+            body, content_type, limits=self.limits, policy_of=self.policy, project=project
         )
 
     def decode_native(self, spans: list[SpanIn], project: str | None = None) -> list[SpanRecord]:
@@ -117,8 +118,10 @@ class TracingService:
         }
         attrs.update({k: v for k, v in extra.items() if v is not None})
         project_name = s.project or project or "default"
-        start_ns = int(s.start_time_ms * 1_000_000)
-        end_ns = int((s.end_time_ms if s.end_time_ms is not None else s.start_time_ms) * 1_000_000)
+        # via whole microseconds: ms * 1e6 as a float would round off the last nanoseconds
+        start_ns = round(s.start_time_ms * 1000) * 1000
+        end = s.end_time_ms if s.end_time_ms is not None else s.start_time_ms
+        end_ns = round(end * 1000) * 1000
         return to_record(
             trace_id=s.trace_id.lower(),
             span_id=s.span_id.lower(),
@@ -138,21 +141,32 @@ class TracingService:
     # -- project settings --------------------------------------------------------------------
 
     def policy(self, project: str) -> Policy:
-        """How spans of ``project`` are stored (cached for a few seconds)."""
+        """How spans of ``project`` are stored (settings re-read every few seconds)."""
+        return self._policy_lookup()(project)
+
+    def _snapshot(self) -> dict[str, ProjectSettings]:
+        """Every project's non-default settings, cached for SETTINGS_TTL_S."""
         now = time.monotonic()
         with self._policy_lock:
-            hit = self._policies.get(project)
-        if hit is not None and now - hit[0] < SETTINGS_TTL_S:
-            return hit[1]
-        settings = self.project_settings(project)
-        policy = (
-            policy_for(settings, self._hash_key(), self.redactor)
-            if settings != ProjectSettings()
-            else OPEN
-        )
+            cached = self._settings_cache
+        if cached is not None and now - cached[0] < SETTINGS_TTL_S:
+            return cached[1]
+        snapshot = self.list_project_settings()
         with self._policy_lock:
-            self._policies[project] = (now, policy)
-        return policy
+            self._settings_cache = (now, snapshot)
+            self._lookup = None
+        return snapshot
+
+    def _policy_lookup(self) -> Callable[[str], Policy]:
+        snapshot = self._snapshot()
+        with self._policy_lock:
+            if self._lookup is None:
+                self._lookup = policies(snapshot, self.hash_key, self.redactor)
+            return self._lookup
+
+    @functools.cached_property
+    def hash_key(self) -> bytes:
+        return self._hash_key()
 
     def project_settings(self, project: str) -> ProjectSettings:
         with self.db.read() as s:
@@ -188,7 +202,7 @@ class TracingService:
                 after=settings.model_dump(),
             )
         with self._policy_lock:
-            self._policies.pop(project, None)
+            self._settings_cache = None
         return settings
 
     def enforce_retention(self, now: int | None = None) -> int:
@@ -220,19 +234,69 @@ class TracingService:
 
     def ingest(self, spans: list[SpanRecord]) -> int:
         """Store spans now, in the calling thread (the embedded SDK's path)."""
-        stored = self.store.write(spans)
-        self._observe(spans)
+        rows = to_rows(spans)
+        stored = self.store.write(rows)
+        self._observe(rows)
         return stored
 
     async def ingest_async(self, spans: list[SpanRecord]) -> int:
         """Store spans through the group-commit writer; returns once they are committed."""
-        stored = await self.writer.write(spans)
-        self._observe(spans)
+        return await self._store_rows(to_rows(spans))
+
+    async def ingest_otlp(self, body: bytes, content_type: str, project: str | None) -> int:
+        """Decode an OTLP body (in a decode worker when there are some) and store it."""
+        pool = self._decode_pool()
+        if pool is None:
+            rows = await asyncio.to_thread(
+                lambda: to_rows(self.decode_otlp(body, content_type, project))
+            )
+        else:
+            loop = asyncio.get_running_loop()
+            args = (
+                body,
+                content_type,
+                project,
+                self.limits,
+                self._snapshot(),
+                self.hash_key,
+                self.redactor,
+            )
+            try:
+                rows = await loop.run_in_executor(pool, decode_rows, *args)
+            except BrokenProcessPool:
+                self._reset_pool()
+                rows = await asyncio.to_thread(decode_rows, *args)
+        return await self._store_rows(rows)
+
+    async def _store_rows(self, rows: RowBatch) -> int:
+        stored = await self.writer.write(rows)
+        self._observe(rows)
         return stored
 
-    def _observe(self, spans: list[SpanRecord]) -> None:
+    def _observe(self, rows: RowBatch) -> None:
         if self.metrics is not None:
-            self.metrics.observe(spans)
+            self.metrics.observe(rows)
+
+    def _decode_pool(self) -> ProcessPoolExecutor | None:
+        if self.decode_workers <= 0:
+            return None
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.decode_workers, mp_context=multiprocessing.get_context("spawn")
+            )
+        return self._pool
+
+    def _reset_pool(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def warm_up(self) -> None:
+        """Start the decode workers now rather than on the first request."""
+        pool = self._decode_pool()
+        if pool is not None:
+            for fut in [pool.submit(decoding_warm_up) for _ in range(self.decode_workers)]:
+                fut.result(timeout=120)
 
     def add_score(self, actor: Actor, req: ScoreIn) -> Score:
         value: float | None

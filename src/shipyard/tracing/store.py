@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import orjson
-from sqlalchemy.orm import Session
-
 from shipyard.store.db import Database
-from shipyard.tracing.records import SPAN_COLUMNS, SpanRecord, rollup
+from shipyard.tracing.records import SPAN_COLUMNS, RowBatch
 
 TRACE_COLUMNS = (
     "trace_id", "project", "name", "has_root", "user_id", "session_id", "tenant", "feature",
@@ -64,25 +61,12 @@ class SpanStore:
         )
         self._trace_sql = _trace_upsert_sql(mark, least, greatest)
 
-    def write(self, spans: list[SpanRecord]) -> int:
+    def write(self, batch: RowBatch) -> int:
         """Store the spans (a span already stored is skipped) and roll up their traces."""
-        if not spans:
+        if not batch.spans:
             return 0
         with self.db.write() as s:
-            self.write_in(s, spans)
-        return len(spans)
-
-    def write_in(self, s: Session, spans: list[SpanRecord]) -> None:
-        conn = s.connection()
-        conn.exec_driver_sql(self._span_sql, [sp.row() for sp in spans])
-        traces = [
-            (
-                r.trace_id, r.project, r.name, r.has_root, r.user_id, r.session_id, r.tenant,
-                r.feature, orjson.dumps(r.tags).decode() if r.tags else None, r.model, r.route,
-                r.prompt_name, r.prompt_version, r.input, r.output, r.status, r.start_ms,
-                r.end_ms, r.span_count, r.error_count, r.input_tokens, r.output_tokens,
-                r.cost_usd,
-            )
-            for r in rollup(spans).values()
-        ]  # fmt: skip
-        conn.exec_driver_sql(self._trace_sql, traces)
+            conn = s.connection()
+            conn.exec_driver_sql(self._span_sql, batch.spans)
+            conn.exec_driver_sql(self._trace_sql, batch.traces)
+        return len(batch.spans)

@@ -11,7 +11,7 @@ import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from shipyard.tracing.records import SpanRecord
+from shipyard.tracing.records import RowBatch
 from shipyard.tracing.store import SpanStore
 
 log = logging.getLogger("shipyard.tracing")
@@ -19,7 +19,7 @@ log = logging.getLogger("shipyard.tracing")
 
 @dataclass
 class _Batch:
-    spans: list[SpanRecord]
+    rows: RowBatch
     done: Future[int]
 
 
@@ -32,17 +32,17 @@ class SpanWriter:
         self._thread.start()
         self.groups_written = 0
 
-    def submit(self, spans: list[SpanRecord]) -> Future[int]:
+    def submit(self, rows: RowBatch) -> Future[int]:
         fut: Future[int] = Future()
-        if not spans:
+        if not rows.spans:
             fut.set_result(0)
         else:
-            self._queue.put(_Batch(spans, fut))
+            self._queue.put(_Batch(rows, fut))
         return fut
 
-    async def write(self, spans: list[SpanRecord]) -> int:
+    async def write(self, rows: RowBatch) -> int:
         """Store the spans; returns once they are committed."""
-        return await asyncio.wrap_future(self.submit(spans))
+        return await asyncio.wrap_future(self.submit(rows))
 
     def close(self) -> None:
         self._queue.put(None)
@@ -54,7 +54,7 @@ class SpanWriter:
             if first is None:
                 return
             group = [first]
-            count = len(first.spans)
+            count = len(first.rows)
             stop = False
             while count < self.max_group_spans:
                 try:
@@ -65,32 +65,32 @@ class SpanWriter:
                     stop = True
                     break
                 group.append(nxt)
-                count += len(nxt.spans)
+                count += len(nxt.rows)
             self._write_group(group)
             if stop:
                 return
 
     def _write_group(self, group: list[_Batch]) -> None:
         try:
-            self.store.write([s for b in group for s in b.spans])
+            self.store.write(RowBatch.merge([b.rows for b in group]))
         except Exception:
             if len(group) == 1:
                 self._fail(group[0])
                 return
             for batch in group:  # find the batch at fault; the others still land
                 try:
-                    batch.done.set_result(self.store.write(batch.spans))
+                    batch.done.set_result(self.store.write(batch.rows))
                 except Exception:
                     self._fail(batch)
             return
         self.groups_written += 1
         for b in group:
-            b.done.set_result(len(b.spans))
+            b.done.set_result(len(b.rows))
 
     @staticmethod
     def _fail(batch: _Batch) -> None:
         import sys
 
         exc = sys.exc_info()[1] or RuntimeError("span write failed")
-        log.warning("a span batch of %d spans was not stored: %s", len(batch.spans), exc)
+        log.warning("a span batch of %d spans was not stored: %s", len(batch.rows), exc)
         batch.done.set_exception(exc)

@@ -7,7 +7,6 @@ import zlib
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from shipyard.core.errors import InvalidInput
 from shipyard.core.identity import Actor
@@ -52,10 +51,7 @@ async def otlp_traces(request: Request, _: Actor = Depends(editor)) -> Response:
     p: Platform = request.app.state.platform
     body = _inflate(await request.body(), request.headers.get("content-encoding"))
     ctype = request.headers.get("content-type", "application/x-protobuf")
-    spans = await run_in_threadpool(
-        p.tracing.decode_otlp, body, ctype, request.headers.get(PROJECT_HEADER)
-    )
-    await p.tracing.ingest_async(spans)
+    await p.tracing.ingest_otlp(body, ctype, request.headers.get(PROJECT_HEADER))
     if ctype.startswith("application/json"):
         return Response(b"{}", media_type="application/json")
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (

@@ -178,6 +178,26 @@ def test_demo_fills_a_fresh_home_and_serves_it(tmp_path: Path) -> None:
             assert {d.context for d in lineage.datasets} == {"train", "test"}
             kinds = {e.kind.value for e in client.registry.list_entries()}
             assert kinds == {"model", "prompt", "evalset", "route"}
+            from shipyard.tracing.schemas import TraceQuery
+            from shipyard.tracing.stats import StatsQuery
+
+            traffic = client.tracing.list_traces(
+                TraceQuery(project="demo-support-bot", limit=1000)
+            ).traces
+            assert len(traffic) == 240 and {t.tenant for t in traffic} == {
+                "acme",
+                "globex",
+                "initech",
+            }
+            tree = client.tracing.get_trace(traffic[0].trace_id).spans
+            assert [s.kind for s in tree] == ["chain", "retrieval", "llm", "guardrail"]
+            stats = client.tracing.stats(StatsQuery(by="prompt", project="demo-support-bot"))
+            assert sum(g.feedback_count for g in stats.groups) > 20
+            assert all(g.latency_p95_ms for g in stats.groups)
+            predictions = client.tracing.list_traces(TraceQuery(project="demo-ml")).traces
+            assert len(predictions) == 40
+            span = client.tracing.get_trace(predictions[0].trace_id).spans[0]
+            assert span.kind == "model" and 0.0 <= float(span.output or "nan") <= 1.0
     finally:
         proc.terminate()
         proc.wait(30)

@@ -144,9 +144,11 @@ def fill(client: Client) -> dict[str, Any]:
     best_auc, best_run, _ = results[0]
     second_auc, second_run, _ = results[1]
     _register(client, [(second_run, second_auc), (best_run, best_auc)])
+    _trace_predictions(client, x_test.head(40))
+    traced = trace_traffic(client)
     console.print(
         f"logged {len(grid) + len(alphas)} runs; best test AUC {best_auc:.4f} "
-        f"→ registered as {MODEL}@champion"
+        f"→ registered as {MODEL}@champion; traced {traced} example requests"
     )
     return {"best_run": best_run, "best_auc": best_auc}
 
@@ -207,3 +209,102 @@ def _register(client: Client, ordered: list[tuple[str, float]]) -> None:
             "targets": [{"provider": "local", "model": "gemma3-270m", "weight": 1}],
         },
     )
+
+
+def _trace_predictions(client: Client, rows: Any) -> None:
+    """Real predictions of the champion, each traced as a ``model`` span."""
+    import joblib
+
+    version = client.registry.resolve(f"{MODEL}@champion")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = client.registry.download_artifact(
+            version.artifact_digest or "", Path(tmp) / "m.joblib"
+        )
+        model = joblib.load(path)
+
+    @client.trace(name="predict breast-cancer-classifier", kind="model", project="demo-ml")
+    def predict(features: dict[str, float]) -> float:
+        import pandas as pd
+
+        return float(model.predict_proba(pd.DataFrame([features]))[0, 1])
+
+    for _, row in rows.iterrows():
+        predict(row.to_dict())
+    client.flush()
+
+
+def trace_traffic(client: Client, n: int = 240, seed: int = 3) -> int:
+    """Example LLM-app traffic over the last 24 hours: traces with retrieval, generation and a
+    guardrail check, tokens, cost, some errors and user feedback."""
+    import random
+
+    from shipyard.core.ids import now_ms
+    from shipyard.tracing.schemas import SpanIn
+
+    rnd = random.Random(seed)
+    end = now_ms()
+    questions = [
+        "How do I reset my password?",
+        "Can I get a refund on an annual plan?",
+        "Where do I download invoices?",
+        "How do I add a team member?",
+        "Why was my card declined?",
+        "Do you support SSO?",
+    ]
+    spans: list[SpanIn] = []
+    feedback: list[tuple[str, bool]] = []
+    with progress_bar() as progress:
+        task = progress.add_task("tracing example LLM traffic", total=n)
+        for _ in range(n):
+            trace_id = f"{rnd.getrandbits(128):032x}"
+            root = f"{rnd.getrandbits(64):016x}"
+            start = end - rnd.randint(0, 86_400_000)
+            tenant = rnd.choice(["acme", "globex", "initech"])
+            model = "gemma3-270m" if rnd.random() < 0.8 else "gpt-4o-mini"
+            version = rnd.choice([1, 1, 2])
+            tin, tout = rnd.randint(180, 900), rnd.randint(20, 160)
+            price = (0.0, 0.0) if model == "gemma3-270m" else (0.15e-6, 0.6e-6)
+            gen_ms = tout * rnd.uniform(25, 45)
+            failed = rnd.random() < 0.04
+            question = rnd.choice(questions)
+            common = {
+                "trace_id": trace_id,
+                "project": "demo-support-bot",
+                "tenant": tenant,
+                "user_id": f"user-{rnd.randint(1, 40)}",
+                "feature": "help-center",
+                "session_id": f"session-{rnd.randint(1, 90)}",
+            }
+            spans += [
+                SpanIn.model_validate({**common, "span_id": root, "name": "answer-question",
+                    "kind": "chain", "start_time_ms": start,
+                    "end_time_ms": start + 40 + gen_ms + 15,
+                    "status": "error" if failed else "ok", "input": question,
+                    "output": None if failed else "Here is how: ...", "tags": ["demo"]}),
+                SpanIn.model_validate({**common, "span_id": f"{rnd.getrandbits(64):016x}",
+                    "parent_id": root, "name": "retrieve help articles", "kind": "retrieval",
+                    "start_time_ms": start + 1, "end_time_ms": start + 38,
+                    "attributes": {"retrieval.documents.0.document.id": "kb-42#1",
+                                   "retrieval.documents.0.document.score": 0.82}}),
+                SpanIn.model_validate({**common, "span_id": f"{rnd.getrandbits(64):016x}",
+                    "parent_id": root, "name": f"chat {model}", "kind": "llm",
+                    "start_time_ms": start + 40, "end_time_ms": start + 40 + gen_ms,
+                    "status": "error" if failed else "ok",
+                    "status_message": "upstream timeout" if failed else None, "model": model,
+                    "input_tokens": tin, "output_tokens": tout,
+                    "cost_usd": tin * price[0] + tout * price[1],
+                    "prompt_name": "support-answer", "prompt_version": version,
+                    "attributes": {"gen_ai.operation.name": "chat",
+                                   "gen_ai.request.temperature": 0.2}}),
+                SpanIn.model_validate({**common, "span_id": f"{rnd.getrandbits(64):016x}",
+                    "parent_id": root, "name": "pii check", "kind": "guardrail",
+                    "start_time_ms": start + 40 + gen_ms + 1,
+                    "end_time_ms": start + 40 + gen_ms + 3}),
+            ]  # fmt: skip
+            if not failed and rnd.random() < 0.3:
+                feedback.append((trace_id, rnd.random() < (0.85 if version == 2 else 0.7)))
+            progress.advance(task)
+    client.tracing.ingest(spans)
+    for trace_id, good in feedback:
+        client.feedback(trace_id, "thumbs", good, source="human")
+    return n

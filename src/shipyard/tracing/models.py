@@ -45,6 +45,8 @@ class TraceRow(Base):
         Index(None, "start_ms"),
         Index(None, "session_id"),
         Index(None, "user_id"),
+        Index(None, "tenant", "start_ms"),
+        Index(None, "status", "start_ms"),
     )
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 17:56:39.850233
+Create Date: 2026-11-22 18:15:11.948283
 """
 
 from __future__ import annotations
@@ -120,12 +120,20 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_traces_session_id"), ["session_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_traces_start_ms"), ["start_ms"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_traces_status_start_ms"), ["status", "start_ms"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_traces_tenant_start_ms"), ["tenant", "start_ms"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_traces_user_id"), ["user_id"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("traces", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_traces_user_id"))
+        batch_op.drop_index(batch_op.f("ix_traces_tenant_start_ms"))
+        batch_op.drop_index(batch_op.f("ix_traces_status_start_ms"))
         batch_op.drop_index(batch_op.f("ix_traces_start_ms"))
         batch_op.drop_index(batch_op.f("ix_traces_session_id"))
         batch_op.drop_index(batch_op.f("ix_traces_project_start_ms"))

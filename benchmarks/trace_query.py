@@ -134,7 +134,8 @@ def queries(rnd: random.Random, end_ms: int) -> dict[str, TraceQuery]:
         "tenant + model + errors": TraceQuery(
             tenant=rnd.choice(TENANTS), model=rnd.choice(MODELS), status="error"
         ),
-        "no match (full scan)": TraceQuery(model="no-such-model"),
+        "model that matches nothing": TraceQuery(model="no-such-model"),
+        "name that matches nothing": TraceQuery(name="no-such-name"),
     }
 
 

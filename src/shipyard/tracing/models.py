@@ -47,6 +47,9 @@ class TraceRow(Base):
         Index(None, "user_id"),
         Index(None, "tenant", "start_ms"),
         Index(None, "status", "start_ms"),
+        Index(None, "model", "start_ms"),
+        Index(None, "feature", "start_ms"),
+        Index(None, "prompt_name", "prompt_version", "start_ms"),
     )
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 18:15:11.948283
+Create Date: 2026-11-22 18:18:40.580705
 """
 
 from __future__ import annotations
@@ -116,7 +116,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("traces", schema=None) as batch_op:
         batch_op.create_index(
+            batch_op.f("ix_traces_feature_start_ms"), ["feature", "start_ms"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_traces_model_start_ms"), ["model", "start_ms"], unique=False
+        )
+        batch_op.create_index(
             batch_op.f("ix_traces_project_start_ms"), ["project", "start_ms"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_traces_prompt_name_prompt_version_start_ms"),
+            ["prompt_name", "prompt_version", "start_ms"],
+            unique=False,
         )
         batch_op.create_index(batch_op.f("ix_traces_session_id"), ["session_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_traces_start_ms"), ["start_ms"], unique=False)
@@ -136,7 +147,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_traces_status_start_ms"))
         batch_op.drop_index(batch_op.f("ix_traces_start_ms"))
         batch_op.drop_index(batch_op.f("ix_traces_session_id"))
+        batch_op.drop_index(batch_op.f("ix_traces_prompt_name_prompt_version_start_ms"))
         batch_op.drop_index(batch_op.f("ix_traces_project_start_ms"))
+        batch_op.drop_index(batch_op.f("ix_traces_model_start_ms"))
+        batch_op.drop_index(batch_op.f("ix_traces_feature_start_ms"))
 
     op.drop_table("traces")
     op.drop_table("trace_projects")

@@ -153,7 +153,12 @@ def send_all(
                     if i >= len(payloads) or (stop_at and time.perf_counter() > stop_at):
                         return
                     state["next"] += 1
-                resp = client.post(url, content=payloads[i], headers=headers)
+                try:
+                    resp = client.post(url, content=payloads[i], headers=headers)
+                except httpx.HTTPError:  # the server went away: nothing was acknowledged
+                    with lock:
+                        state["failed"] += 1
+                    continue
                 with lock:
                     if resp.status_code == 200:
                         state["acked"] += counts[i]
@@ -205,6 +210,35 @@ def run_shipyard(work: Path, payloads: list[bytes], senders: int) -> dict[str, f
     return {"acked": acked, "failed": failed, "seconds": secs, "stored": stored}
 
 
+def run_kill9(work: Path, payloads: list[bytes], senders: int, after_s: float) -> dict[str, float]:
+    """Ingest, ``kill -9`` the server mid-stream, then count what is on disk."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
+    env["SHIPYARD_HOME"] = str(work / "killed")
+    log = work / "killed.log"
+    proc = start(
+        [sys.executable, "-m", "shipyard.cli.main", "server", "--port", str(port)], env, log
+    )
+    wait_http(f"http://127.0.0.1:{port}/healthz", proc, 120, log)
+    killer = threading.Timer(after_s, proc.kill)
+    killer.start()
+    try:
+        acked, failed, secs = send_all(
+            f"http://127.0.0.1:{port}/v1/traces",
+            payloads,
+            senders,
+            {"content-type": "application/x-protobuf"},
+            None,
+            "shipyard (killed)",
+        )
+    finally:
+        killer.cancel()
+        proc.kill()
+        proc.wait(10)
+    stored = count_rows(work / "killed" / "shipyard.db", "spans")
+    return {"acked": acked, "failed": failed, "seconds": secs, "stored": stored}
+
+
 def run_mlflow(work: Path, payloads: list[bytes], senders: int, seconds: float) -> dict[str, float]:
     py = peer_python("mlflow", "mlflow==3.17.2", "import mlflow")
     port = free_port()
@@ -252,6 +286,12 @@ def main() -> None:
     ap.add_argument("--spans", type=int, default=400_000)
     ap.add_argument("--senders", type=int, default=4)
     ap.add_argument("--peer-seconds", type=float, default=60.0)
+    ap.add_argument(
+        "--kill9-after",
+        type=float,
+        default=5.0,
+        help="also kill -9 a server this many seconds into a run (0: skip)",
+    )
     args = ap.parse_args()
     console.print(f"building {args.spans:,} spans of OTLP payloads ({BATCH} per request)...")
     payloads = make_payloads(args.spans)
@@ -259,6 +299,9 @@ def main() -> None:
         work = Path(tmp)
         ours = run_shipyard(work, payloads, args.senders)
         peer = run_mlflow(work, payloads, args.senders, args.peer_seconds)
+        killed = (
+            run_kill9(work, payloads, args.senders, args.kill9_after) if args.kill9_after else None
+        )
     rate = ours["acked"] / ours["seconds"]
     peer_rate = peer["acked"] / peer["seconds"]
     lost = int(ours["acked"] - ours["stored"])
@@ -274,6 +317,13 @@ def main() -> None:
         f"failed requests {peer['failed']:.0f}"
     )
     print(f"speedup: {rate / peer_rate:.1f}x")
+    kill_lost = None
+    if killed is not None:
+        kill_lost = int(max(0, killed["acked"] - killed["stored"]))
+        print(
+            f"kill -9 after {args.kill9_after:.0f} s: {killed['acked']:,.0f} spans acknowledged, "
+            f"{killed['stored']:,.0f} on disk, acknowledged but lost: {kill_lost}"
+        )
     print(
         json.dumps(
             {

@@ -325,3 +325,37 @@ def test_prometheus_metrics(server: ServerProcess) -> None:
         'shipyard_http_requests_total{method="POST",route="/api/v1/traces/batch",'
         'status="200"}' in text
     )
+
+
+def test_decode_workers_go_away_with_a_killed_server(tmp_path: Path) -> None:
+    import os
+    import time
+
+    server = ServerProcess(tmp_path / "srv")
+    server.env["SHIPYARD_DECODE_WORKERS"] = "1"
+    server.start()
+    assert server.proc is not None
+    parent = server.proc.pid
+    children = [int(p) for p in os.listdir("/proc") if p.isdigit() and _ppid(int(p)) == parent]
+    assert children, "the server started a decode worker"
+    server.kill9()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(_alive(c) for c in children):
+        time.sleep(0.1)
+    assert not any(_alive(c) for c in children)
+
+
+def _ppid(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -7,6 +7,9 @@ them. Everything a worker needs arrives as arguments (no database access there).
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from collections.abc import Callable
 
 from shipyard.core.errors import InvalidInput
@@ -74,3 +77,16 @@ def decode_rows(
 def warm_up() -> bool:
     """Run once in a fresh worker so its imports are done before the first real request."""
     return True
+
+
+def watch_parent(parent_pid: int, interval_s: float = 1.0) -> None:
+    """Worker initializer: exit as soon as the server that started this worker is gone
+    (even when it was killed and could not shut its workers down)."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval_s)
+            if os.getppid() != parent_pid:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()

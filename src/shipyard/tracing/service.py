@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from shipyard.core.errors import InvalidInput, NotFound
 from shipyard.core.identity import Actor, Role
 from shipyard.core.ids import new_id, now_ms
 from shipyard.store.db import Database
-from shipyard.tracing.decoding import decode_otlp, decode_rows, policies
+from shipyard.tracing.decoding import decode_otlp, decode_rows, policies, watch_parent
 from shipyard.tracing.decoding import warm_up as decoding_warm_up
 from shipyard.tracing.mapping import Limits, to_record
 from shipyard.tracing.metrics import TraceMetrics
@@ -282,7 +283,10 @@ class TracingService:
             return None
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                max_workers=self.decode_workers, mp_context=multiprocessing.get_context("spawn")
+                max_workers=self.decode_workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=watch_parent,
+                initargs=(os.getpid(),),
             )
         return self._pool
 

@@ -337,6 +337,8 @@ def main() -> None:
                 "peer_lost": peer_lost,
                 "failed_requests": int(ours["failed"]),
                 "peer_failed_requests": int(peer["failed"]),
+                "kill9_acked": int(killed["acked"]) if killed else None,
+                "kill9_lost": kill_lost,
             }
         )
     )

@@ -136,6 +136,9 @@ def queries(rnd: random.Random, end_ms: int) -> dict[str, TraceQuery]:
         ),
         "model that matches nothing": TraceQuery(model="no-such-model"),
         "name that matches nothing": TraceQuery(name="no-such-name"),
+        "tag that matches nothing": TraceQuery(tag="no-such-tag"),
+        "latency > 1 h (none)": TraceQuery(min_latency_ms=3_600_000),
+        "user + tag (rare)": TraceQuery(user_id=f"user-{rnd.randint(0, 4999)}", tag="vip"),
     }
 
 

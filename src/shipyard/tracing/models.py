@@ -42,7 +42,7 @@ class TraceRow(Base):
 
     __table_args__ = (
         Index(None, "project", "start_ms"),
-        Index(None, "start_ms"),
+        Index(None, "start_ms", "trace_id"),
         Index(None, "session_id"),
         Index(None, "user_id"),
         Index(None, "tenant", "start_ms"),

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import and_, delete, exists, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from shipyard.core import audit
 from shipyard.core.errors import InvalidInput, NotFound
@@ -46,6 +47,9 @@ from shipyard.tracing.schemas import (
 from shipyard.tracing.stats import StatsQuery, StatsReport, compute
 from shipyard.tracing.store import SpanStore
 from shipyard.tracing.writer import SpanWriter
+
+# How many of the newest traces a filtered list looks through before asking for all matches.
+SCAN_WINDOW = 2000
 
 # A project's settings are re-read this often, so a change reaches every replica quickly.
 SETTINGS_TTL_S = 5.0
@@ -349,29 +353,62 @@ class TracingService:
             )
 
     def list_traces(self, q: TraceQuery) -> TracePage:
+        """Newest first. A filtered list first looks through the newest traces; when those do
+        not fill the page, the database picks the best index for the filters (or one pass over
+        the table) and sorts what matches."""
         with self.db.read() as s:
-            stmt = select(TraceRow).where(*self._conditions(q))
-            if q.cursor:
-                start, tid = _decode_cursor(q.cursor)
-                stmt = stmt.where(
-                    or_(
-                        TraceRow.start_ms < start,
-                        and_(TraceRow.start_ms == start, TraceRow.trace_id < tid),
-                    )
-                )
-            stmt = stmt.order_by(TraceRow.start_ms.desc(), TraceRow.trace_id.desc())
-            rows = list(s.scalars(stmt.limit(q.limit + 1)))
+            rows = self._find_traces(s, q)
             more = len(rows) > q.limit
             rows = rows[: q.limit]
             cursor = f"{rows[-1].start_ms}:{rows[-1].trace_id}" if more and rows else None
             return TracePage(traces=[_trace(r) for r in rows], next_cursor=cursor)
 
+    def _find_traces(self, s: Session, q: TraceQuery) -> list[TraceRow]:
+        bounds = self._time_bounds(q, TraceRow)
+        order = (TraceRow.start_ms.desc(), TraceRow.trace_id.desc())
+        filters = self._conditions(q, TraceRow)
+        if not filters:
+            stmt = select(TraceRow).where(*bounds).order_by(*order)
+            return list(s.scalars(stmt.limit(q.limit + 1)))
+        # common matches: the newest traces fill the page
+        window = select(TraceRow).where(*bounds).order_by(*order).limit(SCAN_WINDOW).subquery()
+        recent = aliased(TraceRow, window)
+        stmt = (
+            select(recent)
+            .where(*self._conditions(q, recent))
+            .order_by(recent.start_ms.desc(), recent.trace_id.desc())
+            .limit(q.limit + 1)
+        )
+        rows = list(s.scalars(stmt))
+        if len(rows) > q.limit:
+            return rows
+        # rare matches: walking the time index row by row would visit the whole table; instead
+        # let the filters pick an index (or one pass over the table) and sort the few matches
+        stmt = (
+            select(TraceRow)
+            .where(*bounds, *filters)
+            .order_by((TraceRow.start_ms + 0).desc(), TraceRow.trace_id.desc())
+            .limit(q.limit + 1)
+        )
+        return list(s.scalars(stmt))
+
+    def _time_bounds(self, q: TraceQuery, t: Any) -> list[Any]:
+        c: list[Any] = []
+        if q.since_ms is not None:
+            c.append(t.start_ms >= q.since_ms)
+        if q.until_ms is not None:
+            c.append(t.start_ms < q.until_ms)
+        if q.cursor:
+            start, tid = _decode_cursor(q.cursor)
+            c.append(or_(t.start_ms < start, and_(t.start_ms == start, t.trace_id < tid)))
+        return c
+
     def stats(self, q: StatsQuery) -> StatsReport:
         with self.db.read() as s:
             return compute(s, q)
 
-    def _conditions(self, q: TraceQuery) -> list[Any]:
-        t = TraceRow
+    def _conditions(self, q: TraceQuery, t: Any) -> list[Any]:
+        """Every filter but the time bounds and the cursor, on ``t`` (the table or an alias)."""
         c: list[Any] = []
         equal = {
             t.project: q.project,
@@ -386,10 +423,6 @@ class TracingService:
             t.prompt_version: q.prompt_version,
         }
         c.extend(col == v for col, v in equal.items() if v is not None)
-        if q.since_ms is not None:
-            c.append(t.start_ms >= q.since_ms)
-        if q.until_ms is not None:
-            c.append(t.start_ms < q.until_ms)
         latency = t.end_ms - t.start_ms
         if q.min_latency_ms is not None:
             c.append(latency >= q.min_latency_ms)

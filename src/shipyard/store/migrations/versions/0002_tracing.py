@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 18:18:40.580705
+Create Date: 2026-11-22 18:34:43.962367
 """
 
 from __future__ import annotations
@@ -130,7 +130,9 @@ def upgrade() -> None:
             unique=False,
         )
         batch_op.create_index(batch_op.f("ix_traces_session_id"), ["session_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_traces_start_ms"), ["start_ms"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_traces_start_ms_trace_id"), ["start_ms", "trace_id"], unique=False
+        )
         batch_op.create_index(
             batch_op.f("ix_traces_status_start_ms"), ["status", "start_ms"], unique=False
         )
@@ -145,7 +147,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_traces_user_id"))
         batch_op.drop_index(batch_op.f("ix_traces_tenant_start_ms"))
         batch_op.drop_index(batch_op.f("ix_traces_status_start_ms"))
-        batch_op.drop_index(batch_op.f("ix_traces_start_ms"))
+        batch_op.drop_index(batch_op.f("ix_traces_start_ms_trace_id"))
         batch_op.drop_index(batch_op.f("ix_traces_session_id"))
         batch_op.drop_index(batch_op.f("ix_traces_prompt_name_prompt_version_start_ms"))
         batch_op.drop_index(batch_op.f("ix_traces_project_start_ms"))

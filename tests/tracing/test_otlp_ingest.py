@@ -58,6 +58,8 @@ def test_genai_spans_from_the_otel_sdk(server: ServerProcess) -> None:
         with tracer.start_as_current_span("retrieve") as r:
             r.set_attribute("openinference.span.kind", "RETRIEVER")
             r.set_attribute("retrieval.documents.0.document.id", "doc-1")
+            r.set_attribute("shipyard.index.name", "help-center")
+            r.set_attribute("shipyard.index.version", 4)
         with tracer.start_as_current_span("chat gemma") as llm:
             llm.set_attribute("gen_ai.operation.name", "chat")
             llm.set_attribute("gen_ai.provider.name", "local")
@@ -69,6 +71,7 @@ def test_genai_spans_from_the_otel_sdk(server: ServerProcess) -> None:
             llm.set_attribute("shipyard.cost_usd", 0.0004)
             llm.set_attribute("shipyard.prompt.name", "support-answer")
             llm.set_attribute("shipyard.prompt.version", 3)
+            llm.add_event("gen_ai.first_token")
         root.set_attribute("output.value", "Use the reset link.")
         trace_id = format(root.get_span_context().trace_id, "032x")
     provider.shutdown()
@@ -101,6 +104,8 @@ def test_genai_spans_from_the_otel_sdk(server: ServerProcess) -> None:
     )
     assert llm_span["attributes"]["gen_ai.request.temperature"] == 0.2
     assert spans[1]["attributes"]["retrieval.documents.0.document.id"] == "doc-1"
+    assert (spans[1]["index_name"], spans[1]["index_version"]) == ("help-center", 4)
+    assert 0 <= llm_span["ttft_ms"] <= llm_span["duration_ms"]
 
 
 def test_errors_and_exceptions_are_recorded(server: ServerProcess) -> None:

@@ -24,6 +24,7 @@ class Platform:
             settings.database_url,
             busy_timeout_s=settings.store.sqlite_busy_timeout_s,
             pool_size=settings.store.pool_size,
+            background_checkpoints=serving,
         )
         if migrate:
             upgrade(self.db)

@@ -34,7 +34,14 @@ T = TypeVar("T")
 
 
 class Database:
-    def __init__(self, url: str, *, busy_timeout_s: float = 60.0, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        busy_timeout_s: float = 60.0,
+        pool_size: int = 10,
+        background_checkpoints: bool = False,
+    ) -> None:
         try:
             parsed = make_url(url)
         except ArgumentError as exc:
@@ -45,6 +52,9 @@ class Database:
             parsed = parsed.set(drivername="postgresql+psycopg")
             self.url = parsed
         self._write_mutex = threading.Lock() if self.is_sqlite else None
+        self._checkpointer: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._background_checkpoints = background_checkpoints and self.is_sqlite
         if self.is_sqlite:
             self._prepare_sqlite_path()
             self.read_engine = self._sqlite_engine(busy_timeout_s, begin="BEGIN", pool=pool_size)
@@ -56,6 +66,11 @@ class Database:
             self.read_engine = self.write_engine = engine
         self._read = sessionmaker(self.read_engine, expire_on_commit=False)
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
+        if self._background_checkpoints:
+            self._checkpointer = threading.Thread(
+                target=self._checkpoint_loop, name="shipyard-checkpoint", daemon=True
+            )
+            self._checkpointer.start()
 
     @property
     def is_sqlite(self) -> bool:
@@ -88,7 +103,10 @@ class Database:
             cur.execute("PRAGMA case_sensitive_like=ON")  # LIKE as on PostgreSQL
             cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
             cur.execute("PRAGMA cache_size=-65536")  # 64 MiB of page cache per connection
-            cur.execute("PRAGMA wal_autocheckpoint=10000")  # checkpoint every ~40 MiB of WAL
+            if self._background_checkpoints:  # a background thread checkpoints instead
+                cur.execute("PRAGMA wal_autocheckpoint=0")
+            else:
+                cur.execute("PRAGMA wal_autocheckpoint=10000")  # every ~40 MiB of WAL
             cur.execute("PRAGMA mmap_size=1073741824")  # read pages through a memory map
             cur.close()
 
@@ -131,7 +149,24 @@ class Database:
         with self.read() as s:
             s.execute(text("SELECT 1"))
 
+    def _checkpoint_loop(self, interval_s: float = 0.5) -> None:
+        """Move committed WAL pages into the database off the commit path. PASSIVE never
+        blocks writers; a WAL that grew past ~256 MiB is truncated once readers allow it."""
+        while not self._stop.wait(interval_s):
+            try:
+                with self.read_engine.connect() as conn:
+                    busy, wal_pages, _done = conn.exec_driver_sql(
+                        "PRAGMA wal_checkpoint(PASSIVE)"
+                    ).one()
+                    if wal_pages > 65536 and not busy:
+                        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            except Exception as exc:  # the next round tries again
+                log.warning("background checkpoint failed: %s", exc)
+
     def dispose(self) -> None:
+        self._stop.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join(timeout=10)
         self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
             self.write_engine.dispose()

@@ -70,3 +70,35 @@ def median_time(fn: Callable[[], object], repeat: int) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+MLFLOW_REQUIREMENT = "mlflow==3.17.2"
+
+
+def start_shipyard(home: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """``shipyard server`` on a fresh port with only ``SHIPYARD_HOME`` set; waits until healthy."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
+    env["SHIPYARD_HOME"] = str(home)
+    cmd = [sys.executable, "-m", "shipyard.cli.main", "server", "--port", str(port)]
+    proc = start(cmd, env, log)
+    url = f"http://127.0.0.1:{port}"
+    wait_http(f"{url}/healthz", proc, 120, log)
+    return proc, url
+
+
+def start_mlflow(store: Path, log: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
+    """``mlflow server`` on SQLite in ``store`` from its own environment; waits until healthy.
+    Returns the process, its URL and the Python of its environment."""
+    py = peer_python("mlflow", MLFLOW_REQUIREMENT, "import mlflow")
+    port = free_port()
+    store.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.update({"MLFLOW_ENABLE_TELEMETRY": "false", "DO_NOT_TRACK": "1"})
+    cmd = [str(py.parent / "mlflow"), "server", "--backend-store-uri",
+           f"sqlite:///{store}/mlflow.db", "--artifacts-destination", str(store / "artifacts"),
+           "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]  # fmt: skip
+    proc = start(cmd, env, log)
+    url = f"http://127.0.0.1:{port}"
+    wait_http(f"{url}/health", proc, 300, log)
+    return proc, url, py

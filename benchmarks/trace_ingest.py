@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import sqlite3
 import sys
@@ -30,7 +29,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from rich.console import Console
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import free_port, peer_python, start, stop, wait_http
+from _common import start_mlflow, start_shipyard, stop
 
 from shipyard.cli.common import progress_bar
 
@@ -187,17 +186,10 @@ def count_rows(db: Path, table: str) -> int:
 
 
 def run_shipyard(work: Path, payloads: list[bytes], senders: int) -> dict[str, float]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
-    env["SHIPYARD_HOME"] = str(work / "shipyard")
-    log = work / "shipyard.log"
-    proc = start(
-        [sys.executable, "-m", "shipyard.cli.main", "server", "--port", str(port)], env, log
-    )
+    proc, url = start_shipyard(work / "shipyard", work / "shipyard.log")
     try:
-        wait_http(f"http://127.0.0.1:{port}/healthz", proc, 120, log)
         acked, failed, secs = send_all(
-            f"http://127.0.0.1:{port}/v1/traces",
+            f"{url}/v1/traces",
             payloads,
             senders,
             {"content-type": "application/x-protobuf"},
@@ -212,19 +204,12 @@ def run_shipyard(work: Path, payloads: list[bytes], senders: int) -> dict[str, f
 
 def run_kill9(work: Path, payloads: list[bytes], senders: int, after_s: float) -> dict[str, float]:
     """Ingest, ``kill -9`` the server mid-stream, then count what is on disk."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
-    env["SHIPYARD_HOME"] = str(work / "killed")
-    log = work / "killed.log"
-    proc = start(
-        [sys.executable, "-m", "shipyard.cli.main", "server", "--port", str(port)], env, log
-    )
-    wait_http(f"http://127.0.0.1:{port}/healthz", proc, 120, log)
+    proc, url = start_shipyard(work / "killed", work / "killed.log")
     killer = threading.Timer(after_s, proc.kill)
     killer.start()
     try:
         acked, failed, secs = send_all(
-            f"http://127.0.0.1:{port}/v1/traces",
+            f"{url}/v1/traces",
             payloads,
             senders,
             {"content-type": "application/x-protobuf"},
@@ -240,35 +225,10 @@ def run_kill9(work: Path, payloads: list[bytes], senders: int, after_s: float) -
 
 
 def run_mlflow(work: Path, payloads: list[bytes], senders: int, seconds: float) -> dict[str, float]:
-    py = peer_python("mlflow", "mlflow==3.17.2", "import mlflow")
-    port = free_port()
-    store = work / "mlflow"
-    store.mkdir()
-    env = dict(os.environ)
-    env.update({"MLFLOW_ENABLE_TELEMETRY": "false", "DO_NOT_TRACK": "1"})
-    log = work / "mlflow.log"
-    proc = start(
-        [
-            str(py.parent / "mlflow"),
-            "server",
-            "--backend-store-uri",
-            f"sqlite:///{store}/mlflow.db",
-            "--artifacts-destination",
-            str(store / "artifacts"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        env,
-        log,
-    )
+    proc, url, _py = start_mlflow(work / "mlflow", work / "mlflow.log")
     try:
-        wait_http(f"http://127.0.0.1:{port}/health", proc, 300, log)
         acked, failed, secs = send_all(
-            f"http://127.0.0.1:{port}/v1/traces",
+            f"{url}/v1/traces",
             payloads,
             senders,
             {"content-type": "application/x-protobuf", "x-mlflow-experiment-id": "0"},
@@ -277,7 +237,7 @@ def run_mlflow(work: Path, payloads: list[bytes], senders: int, seconds: float) 
         )
     finally:
         stop(proc)
-    stored = count_rows(store / "mlflow.db", "spans")
+    stored = count_rows(work / "mlflow" / "mlflow.db", "spans")
     return {"acked": acked, "failed": failed, "seconds": secs, "stored": stored}
 
 

@@ -23,13 +23,12 @@ from pathlib import Path
 from rich.console import Console
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import free_port, median_time, peer_python, start, stop, wait_http
+from _common import median_time, start_mlflow, start_shipyard, stop
 
 from shipyard.cli.common import progress_bar
 from shipyard.core.settings import Settings
 from shipyard.sdk import Client
 
-MLFLOW_REQUIREMENT = "mlflow==3.17.2"
 console = Console(stderr=True)
 
 MLFLOW_SCRIPT = r"""
@@ -65,16 +64,8 @@ print(json.dumps({"log_s": log_s, "read_s": statistics.median(times), "points_re
 def bench_shipyard(
     work: Path, runs: int, steps: int, metrics: int, repeat: int
 ) -> dict[str, float]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
-    env["SHIPYARD_HOME"] = str(work / "shipyard-home")
-    log = work / "shipyard-server.log"
-    proc = start(
-        [sys.executable, "-m", "shipyard.cli.main", "server", "--port", str(port)], env, log
-    )
-    url = f"http://127.0.0.1:{port}"
+    proc, url = start_shipyard(work / "shipyard-home", work / "shipyard-server.log")
     try:
-        wait_http(f"{url}/healthz", proc, 120, log)
         client = Client(Settings.load(home=work / "shipyard-client"), url=url)
         keys = [f"metric_{k}" for k in range(metrics)]
         run_ids = []
@@ -105,35 +96,9 @@ def bench_shipyard(
 
 
 def bench_mlflow(work: Path, runs: int, steps: int, metrics: int, repeat: int) -> dict[str, float]:
-    py = peer_python("mlflow", MLFLOW_REQUIREMENT, "import mlflow")
-    port = free_port()
+    proc, url, py = start_mlflow(work / "mlflow", work / "mlflow-server.log")
     env = dict(os.environ)
-    env.update({"MLFLOW_ENABLE_TELEMETRY": "false", "DO_NOT_TRACK": "1"})
-    store = work / "mlflow"
-    store.mkdir()
-    log = work / "mlflow-server.log"
-    mlflow_bin = py.parent / "mlflow"
-    proc = start(
-        [
-            str(mlflow_bin),
-            "server",
-            "--backend-store-uri",
-            f"sqlite:///{store}/mlflow.db",
-            "--artifacts-destination",
-            str(store / "artifacts"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        env,
-        log,
-    )
-    url = f"http://127.0.0.1:{port}"
     try:
-        wait_http(f"{url}/health", proc, 300, log)
         script = work / "mlflow_bench.py"
         script.write_text(MLFLOW_SCRIPT)
         cmd = [str(py), str(script), url, str(runs), str(steps), str(metrics), str(repeat)]

@@ -21,7 +21,7 @@ from shipyard.core.settings import Settings
 from shipyard.registry.api import RegistryAPI
 from shipyard.tracing.api import TracingAPI
 from shipyard.tracing.schemas import Score, ScoreIn, SpanIn, SpanKind
-from shipyard.tracing.sdk import decorate, open_span
+from shipyard.tracing.sdk import open_span, trace_decorator
 from shipyard.tracking.api import TrackingAPI
 from shipyard.tracking.run import ActiveRun, Point, metric_logger
 from shipyard.tracking.schemas import CreateRun, MetricPoint, Run, RunPage, SearchRuns, UpdateRun
@@ -185,13 +185,9 @@ class Client:
         **fields: Any,
     ) -> Any:
         """Decorate a function (sync or async) so that every call is a span."""
-
-        def wrap(f: Callable[..., Any]) -> Callable[..., Any]:
-            return decorate(
-                lambda: self.spans, f, name=name, kind=kind, capture=capture, fields=fields
-            )
-
-        return wrap(fn) if fn is not None else wrap
+        return trace_decorator(
+            lambda: self.spans, fn, name=name, kind=kind, capture=capture, fields=fields
+        )
 
     def feedback(
         self,
@@ -389,13 +385,9 @@ def trace(
     **fields: Any,
 ) -> Any:
     """``@shipyard.trace`` or ``@shipyard.trace(kind="llm")``: every call becomes a span."""
-
-    def wrap(f: Callable[..., Any]) -> Callable[..., Any]:
-        return decorate(
-            lambda: get_client().spans, f, name=name, kind=kind, capture=capture, fields=fields
-        )
-
-    return wrap(fn) if fn is not None else wrap
+    return trace_decorator(
+        lambda: get_client().spans, fn, name=name, kind=kind, capture=capture, fields=fields
+    )
 
 
 def feedback(

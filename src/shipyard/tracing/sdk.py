@@ -201,6 +201,23 @@ def decorate(
     return wrapper
 
 
+def trace_decorator(
+    get_exporter: Callable[[], Batcher[SpanIn]],
+    fn: Callable[..., Any] | None,
+    *,
+    name: str | None,
+    kind: SpanKind,
+    capture: bool,
+    fields: dict[str, Any],
+) -> Any:
+    """``@trace`` and ``@trace(...)`` alike: the decorated function, or a decorator."""
+
+    def wrap(f: Callable[..., Any]) -> Callable[..., Any]:
+        return decorate(get_exporter, f, name=name, kind=kind, capture=capture, fields=fields)
+
+    return wrap(fn) if fn is not None else wrap
+
+
 def propagate(fn: F) -> F:
     """Run ``fn`` (later, in another thread) inside the current span's context."""
     ctx = contextvars.copy_context()

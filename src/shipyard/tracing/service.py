@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import multiprocessing
 import os
 import threading
@@ -47,6 +48,8 @@ from shipyard.tracing.schemas import (
 from shipyard.tracing.stats import StatsQuery, StatsReport, compute
 from shipyard.tracing.store import SpanStore
 from shipyard.tracing.writer import SpanWriter
+
+log = logging.getLogger("shipyard.tracing")
 
 # How many of the newest traces a filtered list looks through before asking for all matches.
 SCAN_WINDOW = 2000
@@ -302,9 +305,15 @@ class TracingService:
     def warm_up(self) -> None:
         """Start the decode workers now rather than on the first request."""
         pool = self._decode_pool()
-        if pool is not None:
+        if pool is None:
+            return
+        try:
             for fut in [pool.submit(decoding_warm_up) for _ in range(self.decode_workers)]:
                 fut.result(timeout=120)
+        except Exception as exc:  # no worker processes here: decode in the server instead
+            log.warning("decode workers unavailable, decoding in the server: %s", exc)
+            self._reset_pool()
+            self.decode_workers = 0
 
     def add_score(self, actor: Actor, req: ScoreIn) -> Score:
         value: float | None

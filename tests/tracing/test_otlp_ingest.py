@@ -254,6 +254,7 @@ def test_native_batch_scores_and_duplicates(server: ServerProcess) -> None:
         assert resp.status_code == 200 and resp.json() == {"stored": 2}
     detail = _trace(server, tid)
     assert len(detail["spans"]) == 2 and detail["trace"]["latency_ms"] == 1500
+    assert (detail["trace"]["span_count"], detail["trace"]["input_tokens"]) == (2, 10)
     assert detail["trace"]["input"] == '{"question":"q"}'
     score = httpx.post(
         f"{server.url}/api/v1/scores",

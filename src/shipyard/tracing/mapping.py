@@ -63,14 +63,6 @@ class Limits:
     attribute_chars: int = 8_000
 
 
-def _first(attrs: dict[str, Any], keys: tuple[str, ...]) -> Any:
-    for k in keys:
-        v = attrs.get(k)
-        if v is not None and v != "":
-            return v
-    return None
-
-
 def _int(v: Any) -> int | None:
     if v is None or isinstance(v, bool):
         return None

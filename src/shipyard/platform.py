@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+from typing import TYPE_CHECKING
+
 from shipyard.core.admin import AdminService
 from shipyard.core.metrics import Registry
 from shipyard.core.settings import Settings
@@ -13,6 +16,9 @@ from shipyard.tracing.mapping import Limits
 from shipyard.tracing.metrics import TraceMetrics
 from shipyard.tracing.service import TracingService
 from shipyard.tracking.service import TrackingService
+
+if TYPE_CHECKING:
+    from shipyard.gateway.service import GatewayService
 
 
 class Platform:
@@ -41,6 +47,16 @@ class Platform:
             decode_workers=settings.tracing.decode_worker_count() if serving else 0,
         )
 
+    @functools.cached_property
+    def gateway(self) -> GatewayService:
+        """The LLM gateway (built on first use: most commands never need it)."""
+        from shipyard.gateway.service import GatewayService
+
+        return GatewayService(self.settings, self.db, self.registry, self.tracing)
+
     def close(self) -> None:
+        if "gateway" in self.__dict__:
+            self.gateway.spans.flush()
+            self.gateway.ledger.close()
         self.tracing.close()
         self.db.dispose()

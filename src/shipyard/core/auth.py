@@ -13,11 +13,10 @@ from sqlalchemy import Index, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from shipyard.core.errors import NotFound, Unauthenticated
-from shipyard.core.identity import ANONYMOUS, Actor, ApiKey, NewApiKey, Role
+from shipyard.core.identity import ANONYMOUS, KEY_PREFIX, Actor, ApiKey, NewApiKey, Role
 from shipyard.core.ids import now_ms
 from shipyard.store.base import Base
 
-KEY_PREFIX = "shy_"
 
 __all__ = ["ANONYMOUS", "Actor", "ApiKey", "NewApiKey", "Role"]
 

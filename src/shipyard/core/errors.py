@@ -15,9 +15,12 @@ exceptions embedded and remote.
     ├── Conflict (409)
     ├── PayloadTooLarge (413)
     ├── RateLimited (429)
+    │   └── BudgetExceeded (429)
     ├── StoreError (503)
     │   └── MigrationError (503)
-    └── RemoteError (502)          raised by the client when a server is unreachable
+    ├── RemoteError (502)          raised by the client when a server is unreachable
+    └── UpstreamError (502)        a model provider behind the gateway failed
+        └── UpstreamTimeout (504)
 """
 
 from __future__ import annotations
@@ -89,7 +92,13 @@ class PayloadTooLarge(ShipyardError):
 
 
 class RateLimited(ShipyardError):
+    """Too many requests or tokens for now; ``retry_after_s`` says when to come back."""
+
     status = 429
+
+
+class BudgetExceeded(RateLimited):
+    """A spending budget is used up until its period ends; retrying sooner will not help."""
 
 
 class StoreError(ShipyardError):
@@ -106,6 +115,16 @@ class RemoteError(ShipyardError):
     """The server could not be reached or answered with something unexpected."""
 
     status = 502
+
+
+class UpstreamError(ShipyardError):
+    """A model provider behind the gateway failed or answered with something unusable."""
+
+    status = 502
+
+
+class UpstreamTimeout(UpstreamError):
+    status = 504
 
 
 def _all_subclasses(cls: type[ShipyardError]) -> list[type[ShipyardError]]:

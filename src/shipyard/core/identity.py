@@ -12,6 +12,9 @@ from pydantic import BaseModel, Field
 from shipyard.core.errors import InvalidInput, PermissionDenied
 
 
+KEY_PREFIX = "shy_"  # every Shipyard API key starts with it
+
+
 class Role(StrEnum):
     viewer = "viewer"
     editor = "editor"

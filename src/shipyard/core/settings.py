@@ -7,6 +7,8 @@ receives a ``Settings`` object (``create_app(settings)``, ``Client(settings)``).
 from __future__ import annotations
 
 import ipaddress
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -83,6 +85,34 @@ class TracingSettings(BaseSettings):
         return min(4, max(0, (os.cpu_count() or 1) - 1))
 
 
+class GatewaySettings(BaseSettings):
+    """The OpenAI-compatible gateway (``SHIPYARD_GATEWAY_*``)."""
+
+    model_config = _ENV
+    # Trace project the gateway's calls are recorded in (a request may name another).
+    gateway_project: str = "gateway"
+    # How often routes, upstreams and limits are re-read, so changes reach every replica.
+    gateway_refresh_s: float = 2.0
+    # Key that encrypts upstream API keys at rest (Fernet, urlsafe base64 of 32 bytes).
+    # Empty: a key file in the home. Replicas sharing a database must share this key.
+    gateway_secret_key: str = ""
+    # A YAML price table merged over the shipped defaults.
+    gateway_prices_file: Path | None = None
+    # A YAML file of routes applied when the server starts (a new version where changed).
+    gateway_routes_file: Path | None = None
+    # The local generation model: a GGUF path (empty: the packaged Gemma 3 270M).
+    gateway_local_model: str = ""
+    gateway_local_threads: int = 0  # 0: every core
+    gateway_local_context: int = 2048
+    # Requests waiting for the local model beyond this are refused with 429.
+    gateway_local_max_queue: int = 64
+    gateway_cache_max_entries: int = 10_000
+    gateway_timeout_s: float = 60.0
+    gateway_max_connections: int = 200
+    # Record prompts and completions in traces (the project's privacy settings still apply).
+    gateway_trace_content: bool = True
+
+
 class Settings:
     """All settings, grouped by concern."""
 
@@ -94,6 +124,7 @@ class Settings:
         client: ClientSettings | None = None,
         tracking: TrackingSettings | None = None,
         tracing: TracingSettings | None = None,
+        gateway: GatewaySettings | None = None,
     ) -> None:
         self.home = (home or HomeSettings()).home
         self.store = store or StoreSettings()
@@ -101,6 +132,7 @@ class Settings:
         self.client = client or ClientSettings()
         self.tracking = tracking or TrackingSettings()
         self.tracing = tracing or TracingSettings()
+        self.gateway = gateway or GatewaySettings()
 
     @classmethod
     def load(cls, **overrides: object) -> Settings:
@@ -111,6 +143,7 @@ class Settings:
             "client": ClientSettings,
             "tracking": TrackingSettings,
             "tracing": TracingSettings,
+            "gateway": GatewaySettings,
         }
         kwargs: dict[str, object] = {}
         home_kw = {k: v for k, v in overrides.items() if k == "home"}
@@ -135,16 +168,36 @@ class Settings:
         """The key user ids are hashed with: SHIPYARD_HASH_KEY, else one kept in the home."""
         if self.tracing.hash_key:
             return self.tracing.hash_key.encode()
-        path = self.home / "hash.key"
-        if not path.exists():
-            import secrets
+        import secrets
 
+        return self._home_secret("hash.key", lambda: secrets.token_hex(32)).encode()
+
+    def secret_key(self) -> str:
+        """The key upstream credentials are encrypted with (Fernet format)."""
+        if self.gateway.gateway_secret_key:
+            return self.gateway.gateway_secret_key
+        import base64
+        import secrets
+
+        return self._home_secret(
+            "secret.key", lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+        )
+
+    def _home_secret(self, name: str, make: Callable[[], str]) -> str:
+        """A secret kept in a file of the home (mode 0600), created on first use."""
+        path = self.home / name
+        if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(secrets.token_hex(32))
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(make())
             tmp.chmod(0o600)
-            tmp.replace(path)
-        return path.read_text().strip().encode()
+            try:
+                os.link(tmp, path)  # first writer wins; a racing one reads the winner's
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+        return path.read_text().strip()
 
     @property
     def remote(self) -> bool:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from shipyard.core import audit
@@ -284,6 +285,24 @@ class RegistryService:
             entry = self._entry_row(s, name)
             number = version if version is not None else self._alias_target(s, entry, alias)
             return self._version(s, entry, self._version_row(s, entry, number))
+
+    def deployed(self, kind: Kind, alias: str = DEFAULT_ALIAS) -> dict[str, tuple[int, Any]]:
+        """``name → (version, payload)`` of every entry of ``kind`` behind ``alias``, in one
+        query (what a running server reloads every few seconds)."""
+        with self.db.read() as s:
+            rows = s.execute(
+                select(EntryRow.name, VersionRow.version, VersionRow.payload)
+                .join(AliasRow, AliasRow.entry_id == EntryRow.id)
+                .join(
+                    VersionRow,
+                    and_(
+                        VersionRow.entry_id == AliasRow.entry_id,
+                        VersionRow.version == AliasRow.version,
+                    ),
+                )
+                .where(EntryRow.kind == kind.value, AliasRow.alias == alias)
+            ).all()
+        return {name: (version, payload) for name, version, payload in rows}
 
     def resolve(self, ref: str) -> Version:
         name, alias, version = parse_ref(ref)

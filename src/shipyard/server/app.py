@@ -15,7 +15,7 @@ from shipyard.core.settings import Settings
 from shipyard.platform import Platform
 from shipyard.server import errors
 from shipyard.server.middleware import BodyLimit, HttpMetrics
-from shipyard.server.routers import admin, health, registry, tracing, tracking
+from shipyard.server.routers import admin, gateway, health, registry, tracing, tracking
 
 log = logging.getLogger("shipyard.server")
 
@@ -36,6 +36,20 @@ async def _retention_loop(plat: Platform, interval_s: float) -> None:
         await asyncio.sleep(interval_s)
 
 
+def _gateway_start(plat: Platform) -> None:
+    """Apply the routes file, if one is configured, then load the gateway's configuration."""
+    path = plat.settings.gateway.gateway_routes_file
+    if path is not None:
+        import yaml
+
+        from shipyard.core.identity import Actor, Role
+
+        doc = yaml.safe_load(path.read_text())
+        report = plat.gateway.config.apply(Actor("config-file", Role.admin), doc)
+        log.info("gateway file %s applied: %s", path, report.model_dump())
+    plat.gateway.refresh()
+
+
 def create_app(settings: Settings, *, platform: Platform | None = None) -> FastAPI:
     """A ready app. The platform (database, stores, services) opens here, migrations included."""
     owned = platform is None
@@ -44,13 +58,17 @@ def create_app(settings: Settings, *, platform: Platform | None = None) -> FastA
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(plat.tracing.warm_up)
-        retention = asyncio.create_task(
-            _retention_loop(plat, settings.tracing.retention_interval_s)
-        )
+        await run_in_threadpool(_gateway_start, plat)
+        tasks = [
+            asyncio.create_task(_retention_loop(plat, settings.tracing.retention_interval_s)),
+            asyncio.create_task(plat.gateway.refresh_loop()),
+        ]
         try:
             yield
         finally:
-            retention.cancel()
+            for task in tasks:
+                task.cancel()
+            await plat.gateway.close()
             if owned:
                 plat.close()
 
@@ -66,8 +84,9 @@ def create_app(settings: Settings, *, platform: Platform | None = None) -> FastA
     app.state.settings = settings
     app.state.auth_required = settings.auth_required()
     errors.install(app)
-    for module in (health, tracking, registry, tracing, admin):
+    for module in (health, tracking, registry, tracing, admin, gateway):
         app.include_router(module.router)
+    app.include_router(gateway.api)
     app.add_middleware(HttpMetrics, registry=plat.metrics)
     app.add_middleware(
         BodyLimit,

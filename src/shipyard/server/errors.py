@@ -1,8 +1,13 @@
-"""The one place errors become HTTP responses: ``{"error": {"type", "message"}}``."""
+"""The one place errors become HTTP responses: ``{"error": {"type", "message"}}``.
+
+Under the OpenAI-compatible gateway paths (``/v1/chat/completions``, ``/v1/completions``,
+``/v1/embeddings``, ``/v1/models``) the body takes OpenAI's shape instead —
+``{"error": {"message", "type", "param", "code"}}`` — so OpenAI clients read it natively."""
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,10 +36,50 @@ _HTTP_TYPES = {
 }
 
 
-def error_response(status: int, type_: str, message: str, **extra: Any) -> JSONResponse:
+OPENAI_PATHS = ("/v1/chat/", "/v1/completions", "/v1/embeddings", "/v1/models")
+_OPENAI_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "invalid_request_error",
+    405: "invalid_request_error",
+    409: "conflict_error",
+    413: "invalid_request_error",
+    415: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+    502: "upstream_error",
+    503: "server_error",
+    504: "upstream_error",
+}
+
+
+def is_openai_path(path: str) -> bool:
+    return path.startswith(OPENAI_PATHS)
+
+
+def error_body(
+    path: str, status: int, type_: str, message: str, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The JSON error body for ``path``: OpenAI's shape on the gateway, Shipyard's elsewhere."""
+    details = details or {}
+    if is_openai_path(path):
+        kind = _OPENAI_TYPES.get(status, "server_error")
+        if type_ == "BudgetExceeded":
+            kind = "insufficient_quota"
+        code = details.get("code") or type_
+        return {"error": {"message": message, "type": kind, "param": details.get("param"),
+                          "code": code}}  # fmt: skip
     body: dict[str, Any] = {"type": type_, "message": message}
-    body.update(extra)
-    return JSONResponse({"error": body}, status_code=status)
+    if details:
+        body["details"] = details
+    return {"error": body}
+
+
+def error_response(
+    status: int, type_: str, message: str, *, path: str = "", **extra: Any
+) -> JSONResponse:
+    return JSONResponse(error_body(path, status, type_, message, extra), status_code=status)
 
 
 def _describe_validation(errors_: Sequence[Any]) -> tuple[int, str]:
@@ -52,34 +97,48 @@ def _describe_validation(errors_: Sequence[Any]) -> tuple[int, str]:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(ShipyardError)
-    async def _shipyard(_req: Request, exc: ShipyardError) -> JSONResponse:
-        resp = JSONResponse(exc.to_body(), status_code=exc.status)
-        if exc.status == 401:
-            resp.headers["WWW-Authenticate"] = "Bearer"
-        return resp
+    async def _shipyard(req: Request, exc: ShipyardError) -> JSONResponse:
+        return shipyard_error_response(req.url.path, exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(req: Request, exc: RequestValidationError) -> JSONResponse:
         status, message = _describe_validation(exc.errors())
-        return error_response(status, _HTTP_TYPES[status], message)
+        return error_response(status, _HTTP_TYPES[status], message, path=req.url.path)
 
     @app.exception_handler(ValidationError)
-    async def _pydantic(_req: Request, exc: ValidationError) -> JSONResponse:
+    async def _pydantic(req: Request, exc: ValidationError) -> JSONResponse:
         status, message = _describe_validation(exc.errors())
-        return error_response(status, _HTTP_TYPES[status], message)
+        return error_response(status, _HTTP_TYPES[status], message, path=req.url.path)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(req: Request, exc: StarletteHTTPException) -> JSONResponse:
         type_ = _HTTP_TYPES.get(exc.status_code, "HTTPError")
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         if exc.status_code == 404 and message == "Not Found":
             message = "no such endpoint; see /openapi.json"
-        return error_response(exc.status_code, type_, message)
+        return error_response(exc.status_code, type_, message, path=req.url.path)
 
     @app.exception_handler(Exception)
     async def _unexpected(req: Request, exc: Exception) -> JSONResponse:
         incident = new_id()
         log.exception("unexpected error %s on %s %s", incident, req.method, req.url.path)
         return error_response(
-            500, "InternalError", f"internal error; the server log has incident {incident}"
+            500,
+            "InternalError",
+            f"internal error; the server log has incident {incident}",
+            path=req.url.path,
         )
+
+
+def shipyard_error_response(path: str, exc: ShipyardError) -> JSONResponse:
+    resp = JSONResponse(
+        error_body(path, exc.status, exc.type, exc.message, exc.details), status_code=exc.status
+    )
+    if exc.status == 401:
+        resp.headers["WWW-Authenticate"] = "Bearer"
+    retry = exc.details.get("retry_after_s")
+    if isinstance(retry, int | float):
+        resp.headers["Retry-After"] = str(max(1, math.ceil(retry)))
+    if exc.type == "BudgetExceeded":
+        resp.headers["x-should-retry"] = "false"  # retrying before the period ends is futile
+    return resp

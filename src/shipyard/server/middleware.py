@@ -9,6 +9,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shipyard.core.metrics import Registry
+from shipyard.server.errors import error_body
 
 
 class _TooLarge(Exception):
@@ -36,10 +37,13 @@ class BodyLimit:
                 try:
                     declared = int(value)
                 except ValueError:
-                    await _reject(send, 400, "InvalidInput", "invalid Content-Length header")
+                    await _reject(
+                        send, 400, "InvalidInput", "invalid Content-Length header",
+                        scope.get("path", ""),
+                    )  # fmt: skip
                     return
                 if declared > limit:
-                    await _too_large(send, limit)
+                    await _too_large(send, limit, scope.get("path", ""))
                     return
         seen = 0
         started = False
@@ -63,15 +67,16 @@ class BodyLimit:
             await self.app(scope, counting_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await _too_large(send, limit)
+                await _too_large(send, limit, scope.get("path", ""))
 
 
-async def _too_large(send: Send, limit: int) -> None:
-    await _reject(send, 413, "PayloadTooLarge", f"request body is larger than {limit} bytes")
+async def _too_large(send: Send, limit: int, path: str) -> None:
+    message = f"request body is larger than {limit} bytes"
+    await _reject(send, 413, "PayloadTooLarge", message, path)
 
 
-async def _reject(send: Send, status: int, type_: str, message: str) -> None:
-    body = orjson.dumps({"error": {"type": type_, "message": message}})
+async def _reject(send: Send, status: int, type_: str, message: str, path: str) -> None:
+    body = orjson.dumps(error_body(path, status, type_, message))
     await send(
         {
             "type": "http.response.start",

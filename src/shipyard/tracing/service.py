@@ -10,7 +10,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -246,6 +246,13 @@ class TracingService:
         stored = self.store.write(rows)
         self._observe(rows)
         return stored
+
+    def submit(self, spans: list[SpanRecord]) -> Future[int]:
+        """Queue spans for the group-commit writer without waiting (the gateway's path)."""
+        rows = to_rows(spans)
+        done = self.writer.submit(rows)
+        self._observe(rows)
+        return done
 
     async def ingest_async(self, spans: list[SpanRecord]) -> int:
         """Store spans through the group-commit writer; returns once they are committed."""

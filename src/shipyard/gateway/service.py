@@ -1,0 +1,776 @@
+"""The gateway service: one call from request to answer.
+
+    parse → resolve the route → limits and budgets → pre-call hooks → cache
+          → targets in order (retries with backoff, fallbacks, cool-downs)
+          → post-call hooks (or stream hooks per chunk) → cost → ledger, spans → answer
+
+Configuration (routes, upstreams, limits) is read from a snapshot kept in memory and
+re-read every ``gateway_refresh_s`` seconds, so a route change or rollback reaches every
+running server within seconds without a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from shipyard.core.errors import (
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    ShipyardError,
+    UpstreamError,
+    UpstreamTimeout,
+)
+from shipyard.core.ids import new_id, now_ms
+from shipyard.core.settings import Settings
+from shipyard.gateway.cache import ResponseCache, request_key
+from shipyard.gateway.config import GatewayConfig, LimitSpec, Secrets, Snapshot
+from shipyard.gateway.hooks import Hook, HookContext, Verdict, build_hook, input_text
+from shipyard.gateway.http import HttpPool
+from shipyard.gateway.ledger import UsageLedger, UsageRecord
+from shipyard.gateway.limits import Budgets, Limiter, Subject
+from shipyard.gateway.pricing import PriceTable
+from shipyard.gateway.providers.base import (
+    Call,
+    Failure,
+    Provider,
+    ProviderContext,
+    parse_options,
+    provider_class,
+)
+from shipyard.gateway.router import Health, backoff_s, order
+from shipyard.gateway.routes import RouteConfig, Target
+from shipyard.gateway.schemas import (
+    ChatRequest,
+    CompletionRequest,
+    EmbeddingRequest,
+    Embeddings,
+    Generation,
+    Operation,
+    Usage,
+    estimate_tokens,
+    parse,
+)
+from shipyard.gateway.semantic import SemanticCache
+from shipyard.gateway.streaming import StreamRun
+from shipyard.gateway.telemetry import Caller, SpanSink, jsonable
+from shipyard.registry.service import RegistryService
+from shipyard.store.db import Database
+from shipyard.tracing.service import TracingService
+
+log = logging.getLogger("shipyard.gateway")
+
+SPEND_SYNC_S = 15.0
+REQUEST_TYPES: dict[str, type[ChatRequest | CompletionRequest | EmbeddingRequest]] = {
+    "chat": ChatRequest,
+    "text_completion": CompletionRequest,
+    "embeddings": EmbeddingRequest,
+}
+
+
+@dataclass(slots=True)
+class Resolved:
+    name: str
+    version: int | None
+    config: RouteConfig
+
+
+@dataclass(slots=True)
+class Answer:
+    """A whole answer and the headers that go with it."""
+
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+@dataclass(slots=True)
+class Attempt:
+    target: str
+    error: str
+    ms: float
+
+
+@dataclass
+class CallState:
+    """What one call accumulates on its way, for the trace and the ledger."""
+
+    caller: Caller
+    operation: Operation
+    start_s: float
+    t0: float  # perf_counter at the start
+    model: str = ""
+    route: Resolved | None = None
+    call: Call | None = None
+    target: Target | None = None
+    provider_kind: str | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+    cache: str = "skip"
+    span_id: str = ""
+    hook_spans: list[tuple[str, str, float, float, Verdict]] = field(default_factory=list)
+
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.t0) * 1000
+
+
+class GatewayService:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        registry: RegistryService,
+        tracing: TracingService,
+    ) -> None:
+        self.settings = settings
+        gs = settings.gateway
+        self.config = GatewayConfig(db, registry, Secrets(settings.secret_key()))
+        self.prices = PriceTable(gs.gateway_prices_file)
+        self.http = HttpPool(gs.gateway_max_connections)
+        self.ctx = ProviderContext(self.http, settings)
+        self.ledger = UsageLedger(db)
+        self.limiter = Limiter()
+        self.budgets = Budgets(self.ledger.spend, self.ledger.flush)
+        self.cache = ResponseCache(gs.gateway_cache_max_entries)
+        self.semantic = SemanticCache(self.ctx, gs.gateway_cache_max_entries)
+        self.health = Health()
+        self.spans = SpanSink(tracing)
+        self.rng = random.Random()
+        self._snap: Snapshot | None = None
+        self._snap_lock = threading.Lock()
+        self._spend_synced = 0.0
+        self._providers: dict[str, tuple[tuple[str, int], Provider]] = {}
+        self._hooks: dict[tuple[str, int | None], list[Hook]] = {}
+
+    # -- configuration snapshot ---------------------------------------------------------------
+
+    def refresh(self) -> Snapshot:
+        """Re-read routes, upstreams and limits (and spend, every SPEND_SYNC_S)."""
+        snap = self.config.snapshot()
+        with self._snap_lock:
+            self._snap = snap
+            self._hooks = {k: v for k, v in self._hooks.items() if k[0] in snap.routes}
+        now = time.monotonic()
+        if now - self._spend_synced >= SPEND_SYNC_S:
+            self._spend_synced = now
+            budgeted = [
+                k for k, spec in snap.limits.items()
+                if spec.daily_usd is not None or spec.monthly_usd is not None
+            ]  # fmt: skip
+            self.budgets.sync(budgeted)
+        return snap
+
+    def snapshot(self) -> Snapshot:
+        snap = self._snap
+        if snap is None:
+            snap = self.refresh()
+        return snap
+
+    async def refresh_loop(self) -> None:
+        interval = self.settings.gateway.gateway_refresh_s
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await asyncio.to_thread(self.refresh)
+            except Exception:
+                log.exception("gateway configuration refresh failed; keeping the last one")
+
+    def changed(self) -> None:
+        """Configuration changed through this process: serve the change right away."""
+        self._spend_synced = 0.0
+        self.refresh()
+
+    async def close(self) -> None:
+        self.spans.flush()
+        await self.http.close()
+        for _, provider in self._providers.values():
+            await provider.close()
+        for res in self.ctx.resources.values():
+            close = getattr(res, "close", None)
+            if callable(close):
+                await asyncio.to_thread(close)
+        self.ledger.close()
+
+    # -- models and routes --------------------------------------------------------------------
+
+    def models(self) -> list[dict[str, Any]]:
+        """What ``GET /v1/models`` lists: every deployed route, then the built-in models."""
+        snap = self.snapshot()
+        out = [
+            {"id": name, "object": "model", "created": 0, "owned_by": "shipyard",
+             "route_version": version, "operation": cfg.operation}
+            for name, (version, cfg) in sorted(snap.routes.items())
+        ]  # fmt: skip
+        out.append({"id": "local/gemma-3-270m", "object": "model", "created": 0,
+                    "owned_by": "shipyard-local", "operation": "chat"})  # fmt: skip
+        out.append({"id": "local-embed/all-minilm-l6-v2", "object": "model", "created": 0,
+                    "owned_by": "shipyard-local", "operation": "embeddings"})  # fmt: skip
+        return out
+
+    def resolve(self, model: str, operation: Operation) -> Resolved:
+        snap = self.snapshot()
+        found = snap.routes.get(model)
+        if found is not None:
+            version, cfg = found
+            resolved = Resolved(model, version, cfg)
+        elif "/" in model and model.split("/", 1)[0] in snap.upstreams:
+            upstream, target_model = model.split("/", 1)
+            kind = snap.upstreams[upstream].provider
+            ops = provider_class(kind).operations
+            cfg = RouteConfig(
+                operation="embeddings" if ops == {"embeddings"} else "chat",
+                targets=[Target(upstream=upstream, model=target_model)],
+                retries=0,
+            )
+            resolved = Resolved(model, None, cfg)
+        else:
+            raise NotFound(
+                f"The model {model!r} does not exist: no route has that name "
+                "(GET /v1/models lists them)",
+                code="model_not_found",
+                param="model",
+            )
+        wanted = "embeddings" if operation == "embeddings" else "chat"
+        if resolved.config.operation != wanted:
+            raise InvalidInput(
+                f"{model!r} is a {resolved.config.operation} route; it does not serve {operation}",
+                code="wrong_operation",
+                param="model",
+            )
+        return resolved
+
+    def provider(self, name: str) -> Provider:
+        snap = self.snapshot()
+        conf = snap.upstreams.get(name)
+        if conf is None:
+            raise Failure(f"no upstream named {name!r}")
+        stamp = (conf.provider, conf.version)
+        cached = self._providers.get(name)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        cls = provider_class(conf.provider)
+        instance = cls(name, parse_options(conf.provider, conf.options), conf.api_key, self.ctx)
+        self._providers[name] = (stamp, instance)
+        return instance
+
+    def hooks(self, route: Resolved) -> list[Hook]:
+        key = (route.name, route.version)
+        found = self._hooks.get(key)
+        if found is None:
+            found = []
+            limits = route.config.limits
+            if limits.max_input_tokens is not None or limits.max_output_tokens is not None:
+                found.append(build_hook("token_limits", limits.model_dump()))
+            found.extend(build_hook(h.name, h.options) for h in route.config.guardrails)
+            self._hooks[key] = found
+        return found
+
+    # -- limits -------------------------------------------------------------------------------
+
+    def _limits(self, caller: Caller) -> list[tuple[Subject, LimitSpec]]:
+        snap = self.snapshot()
+        out: list[tuple[Subject, LimitSpec]] = []
+        if caller.key_id is not None:
+            spec = snap.limits.get(("key", caller.key_id))
+            if spec is not None:
+                out.append((("key", caller.key_id), spec))
+        if caller.tenant is not None:
+            spec = snap.limits.get(("tenant", caller.tenant))
+            if spec is not None:
+                out.append((("tenant", caller.tenant), spec))
+        return out
+
+    def _subjects(self, caller: Caller) -> list[Subject]:
+        out: list[Subject] = []
+        if caller.key_id is not None:
+            out.append(("key", caller.key_id))
+        if caller.tenant is not None:
+            out.append(("tenant", caller.tenant))
+        return out
+
+    # -- the call -----------------------------------------------------------------------------
+
+    async def generate(
+        self, caller: Caller, operation: Operation, body: bytes
+    ) -> Answer | StreamRun:
+        """A chat or text completion: an :class:`Answer`, or a :class:`StreamRun` to send."""
+        st = CallState(caller, operation, time.time(), time.perf_counter())
+        try:
+            return await self._generate(st, body)
+        except ShipyardError as exc:
+            self._finish(st, None, exc)
+            raise
+
+    async def _generate(self, st: CallState, body: bytes) -> Answer | StreamRun:
+        req, raw = parse(REQUEST_TYPES[st.operation], body)
+        assert isinstance(req, ChatRequest | CompletionRequest)
+        st.caller.attribute(req.user, req.metadata)
+        st.model = req.model
+        route = st.route = self.resolve(req.model, st.operation)
+        limits = self._limits(st.caller)
+        self.limiter.admit(limits)
+        self.budgets.check(limits)
+        timeout = route.config.timeout_s or self.settings.gateway.gateway_timeout_s
+        call = st.call = Call(st.operation, req, raw, timeout)
+        hooks = self.hooks(route)
+        hctx = HookContext(route.name, st.caller.tenant, self._counter(route))
+        blocked = await self._pre_call(st, hooks, hctx)
+        if blocked is not None:
+            return blocked
+        cache_key = self._cache_key(st, req, raw)
+        if cache_key is not None:
+            hit = await self._cached(st, cache_key, req.stream)
+            if hit is not None:
+                return hit
+        if req.stream:
+            return await self._start_stream(st, hooks, hctx, cache_key)
+        gen = await self._attempts(st, lambda p, m: p.generate(call, m))
+        assert isinstance(gen, Generation)
+        for hook in hooks:
+            if "post_call" in hook.stages():
+                verdict = await self._run_hook(
+                    st, hook, "post_call", hook.post_call(call, gen, hctx)
+                )
+                if verdict.action == "block":
+                    return self._blocked_answer(st, verdict)
+        cost = self._cost(st, gen.usage)
+        if cache_key is not None and st.cache == "miss":
+            self._store(st, cache_key, gen.body, gen.text, gen.usage)
+        self._finish(st, gen, None, cost=cost)
+        return Answer(gen.body, self._headers(st, cost))
+
+    async def embed(self, caller: Caller, body: bytes) -> Answer:
+        st = CallState(caller, "embeddings", time.time(), time.perf_counter())
+        try:
+            req, raw = parse(EmbeddingRequest, body)
+            assert isinstance(req, EmbeddingRequest)
+            caller.attribute(req.user, req.metadata)
+            st.model = req.model
+            route = st.route = self.resolve(req.model, "embeddings")
+            texts = req.texts()
+            if not texts or any(not t for t in texts):
+                raise InvalidInput("input must be non-empty text", param="input")
+            limits = self._limits(caller)
+            self.limiter.admit(limits)
+            self.budgets.check(limits)
+            timeout = route.config.timeout_s or self.settings.gateway.gateway_timeout_s
+            call = st.call = Call("embeddings", req, raw, timeout)
+            hctx = HookContext(route.name, caller.tenant, self._counter(route))
+            blocked = await self._pre_call(st, self.hooks(route), hctx)
+            if blocked is not None:
+                raise InvalidInput(blocked.body["choices"][0]["message"]["content"])
+            emb = await self._attempts(st, lambda p, m: p.embed(call, m))
+            assert isinstance(emb, Embeddings)
+        except ShipyardError as exc:
+            self._finish(st, None, exc)
+            raise
+        cost = self._cost(st, emb.usage)
+        body_out = {
+            "object": "list",
+            "data": [
+                {"object": "embedding", "index": i, "embedding": _encode(v, req.encoding_format)}
+                for i, v in enumerate(emb.vectors)
+            ],
+            "model": emb.model,
+            "usage": {"prompt_tokens": emb.usage.input_tokens,
+                      "total_tokens": emb.usage.input_tokens},
+        }  # fmt: skip
+        self._finish(st, None, None, usage=emb.usage, cost=cost, model=emb.model)
+        return Answer(body_out, self._headers(st, cost))
+
+    # -- pieces of a call ---------------------------------------------------------------------
+
+    def _counter(self, route: Resolved) -> Any:
+        first = route.config.targets[0]
+        snap = self.snapshot()
+        conf = snap.upstreams.get(first.upstream)
+        if conf is not None and conf.provider == "local":
+            engine = self.ctx.resources.get(f"llama:{first.model}")
+            if engine is not None and getattr(engine, "_llama", None) is not None:
+                return engine.count_tokens
+        return estimate_tokens
+
+    async def _pre_call(self, st: CallState, hooks: list[Hook], hctx: HookContext) -> Answer | None:
+        assert st.call is not None
+        for hook in hooks:
+            if "pre_call" not in hook.stages():
+                continue
+            verdict = await self._run_hook(st, hook, "pre_call", hook.pre_call(st.call, hctx))
+            if verdict.action == "block":
+                if verdict.status is not None:
+                    raise _blocked_error(verdict)
+                return self._blocked_answer(st, verdict)
+        return None
+
+    async def _run_hook(self, st: CallState, hook: Hook, stage: str, aw: Any) -> Verdict:
+        start = time.time()
+        verdict: Verdict = await aw
+        st.hook_spans.append((hook.name, stage, start, time.time(), verdict))
+        return verdict
+
+    def _blocked_answer(self, st: CallState, verdict: Verdict) -> Answer:
+        """A refusal in the shape of a normal answer (finish_reason ``content_filter``)."""
+        chat = st.operation == "chat"
+        message = verdict.message or "This request was blocked by a guardrail."
+        choice: dict[str, Any] = (
+            {"index": 0, "message": {"role": "assistant", "content": message}}
+            if chat
+            else {"index": 0, "text": message}
+        )
+        choice.update(logprobs=None, finish_reason="content_filter")
+        body = {
+            "id": ("chatcmpl-" if chat else "cmpl-") + new_id(),
+            "object": "chat.completion" if chat else "text_completion",
+            "created": int(time.time()),
+            "model": st.model,
+            "choices": [choice],
+            "usage": Usage().openai(),
+        }
+        gen = Generation(body, Usage(), message, st.model, ["content_filter"])
+        self._finish(st, gen, None, cost=0.0)
+        return Answer(body, self._headers(st, 0.0))
+
+    def _cache_key(self, st: CallState, req: ChatRequest | CompletionRequest,
+                   raw: dict[str, Any]) -> str | None:  # fmt: skip
+        assert st.route is not None
+        spec = st.route.config.cache
+        if not (spec.exact or spec.semantic):
+            return None
+        # temperature defaults to 1 (OpenAI's default): without a 0, answers vary
+        temperature = 1.0 if req.temperature is None else req.temperature
+        if temperature > 0 and not spec.nondeterministic:
+            st.cache = "skip"
+            return None
+        st.cache = "miss"
+        return request_key((st.route.name, st.caller.tenant), raw)
+
+    async def _cached(self, st: CallState, key: str, stream: bool) -> Answer | StreamRun | None:
+        assert st.route is not None and st.call is not None
+        spec = st.route.config.cache
+        hit = self.cache.get(key) if spec.exact else None
+        kind = "hit"
+        if hit is None and spec.semantic:
+            hit = await self.semantic.lookup(st.route.name, st.caller.tenant, st.call, spec)
+            kind = "semantic"
+        if hit is None:
+            return None
+        st.cache = kind
+        body = dict(hit.body)
+        body["id"] = ("chatcmpl-" if st.operation == "chat" else "cmpl-") + new_id()
+        body["created"] = int(time.time())
+        usage = Usage(hit.input_tokens, hit.output_tokens)
+        gen = Generation(body, usage, hit.text, str(body.get("model", st.model)), [])
+        if stream:
+            return StreamRun.replay(self, st, gen)
+        self._finish(st, gen, None, cost=0.0)
+        return Answer(body, self._headers(st, 0.0))
+
+    def _store(self, st: CallState, key: str, body: dict[str, Any], text: str,
+               usage: Usage) -> None:  # fmt: skip
+        assert st.route is not None and st.call is not None
+        spec = st.route.config.cache
+        cached = self.cache.put(key, body, text, (usage.input_tokens, usage.output_tokens),
+                                spec.ttl_s)  # fmt: skip
+        if spec.semantic:
+            self.semantic.remember(st.route.name, st.caller.tenant, st.call, cached)
+
+    async def _attempts(self, st: CallState, run: Any) -> Generation | Embeddings:
+        """Try the route's targets in order; retries with backoff on retryable failures."""
+        assert st.route is not None
+        route = st.route.config
+        last: Failure | None = None
+        for target in order(route, self.health, self.prices, self.rng):
+            try:
+                provider = self.provider(target.upstream)
+                assert st.call is not None
+                provider.check(st.call)
+            except Failure as f:
+                st.attempts.append(Attempt(target.key, f.message, 0.0))
+                last = f
+                continue
+            if target.timeout_s is not None and st.call is not None:
+                st.call.timeout_s = target.timeout_s
+            for attempt in range(route.retries + 1):
+                t = time.perf_counter()
+                try:
+                    result = await run(provider, target.model)
+                except Failure as f:
+                    ms = (time.perf_counter() - t) * 1000
+                    st.attempts.append(Attempt(target.key, f.message, ms))
+                    last = f
+                    if f.client_fault:
+                        raise _client_fault(f) from None
+                    self.health.failed(target.key, route)
+                    if not f.retryable or attempt == route.retries:
+                        break
+                    await asyncio.sleep(backoff_s(route, attempt, f, self.rng))
+                    continue
+                ms = (time.perf_counter() - t) * 1000
+                self.health.succeeded(target.key, ms)
+                st.target, st.provider_kind = target, provider.kind
+                st.attempts.append(Attempt(target.key, "", ms))
+                return result
+        raise _exhausted(st, last)
+
+    def _cost(self, st: CallState, usage: Usage) -> float:
+        target = st.target
+        if target is None:
+            return 0.0
+        price = target.price or self.prices.lookup(target.model)
+        return price.cost(usage) if price is not None else 0.0
+
+    def _headers(self, st: CallState, cost: float) -> dict[str, str]:
+        headers = {
+            "x-shipyard-trace-id": st.caller.trace_id,
+            "x-shipyard-cost-usd": f"{cost:.8f}",
+            "x-shipyard-cache": st.cache,
+        }
+        if st.route is not None:
+            headers["x-shipyard-route"] = st.route.name
+            if st.route.version is not None:
+                headers["x-shipyard-route-version"] = str(st.route.version)
+        if st.target is not None:
+            headers["x-shipyard-target"] = st.target.key
+        if len(st.attempts) > 1:
+            headers["x-shipyard-attempts"] = str(len(st.attempts))
+        return headers
+
+    async def _start_stream(
+        self, st: CallState, hooks: list[Hook], hctx: HookContext, cache_key: str | None
+    ) -> StreamRun:
+        assert st.call is not None
+        call = st.call
+
+        async def first(provider: Provider, model: str) -> StreamRun:
+            chunks = provider.stream(call, model)
+            it = aiter(chunks)
+            try:
+                head = await asyncio.wait_for(anext(it), call.timeout_s)
+            except StopAsyncIteration:
+                head = None
+            except TimeoutError:
+                await chunks.aclose()  # type: ignore[attr-defined]
+                raise Failure(
+                    f"upstream {provider.name!r} sent nothing within {call.timeout_s:g} s",
+                    retryable=True,
+                    timeout=True,
+                ) from None
+            return StreamRun(self, st, hooks, hctx, it, head, cache_key)
+
+        run = await self._attempts(st, first)
+        assert isinstance(run, StreamRun)
+        return run
+
+    # -- recording ----------------------------------------------------------------------------
+
+    def _finish(
+        self,
+        st: CallState,
+        gen: Generation | None,
+        error: ShipyardError | None,
+        *,
+        cost: float = 0.0,
+        usage: Usage | None = None,
+        model: str | None = None,
+        ttft_ms: float | None = None,
+        stopped: str | None = None,
+    ) -> None:
+        """Write the call's spans and its ledger row (never raises)."""
+        try:
+            self._record(st, gen, error, cost, usage, model, ttft_ms, stopped)
+        except Exception:
+            log.exception("could not record a gateway call")
+
+    def _record(
+        self,
+        st: CallState,
+        gen: Generation | None,
+        error: ShipyardError | None,
+        cost: float,
+        usage: Usage | None,
+        model: str | None,
+        ttft_ms: float | None,
+        stopped: str | None,
+    ) -> None:
+        end = time.time()
+        latency_ms = st.elapsed_ms()
+        usage = usage or (gen.usage if gen else Usage())
+        caller = st.caller
+        if usage.input_tokens or usage.output_tokens:
+            tokens = usage.input_tokens + usage.output_tokens
+            if st.cache not in ("hit", "semantic"):
+                self.limiter.used(self._subjects(caller), tokens)
+        self.budgets.add(self._subjects(caller), cost)
+        attrs = self._attrs(st, gen, error, cost, usage, model, ttft_ms, stopped)
+        route = st.route.name if st.route else (st.model or "unknown")
+        op_name = {"chat": "chat", "text_completion": "text_completion",
+                   "embeddings": "embeddings"}[st.operation]  # fmt: skip
+        span_id = self.spans.span(
+            caller,
+            name=f"{op_name} {route}",
+            start_s=st.start_s,
+            end_s=end,
+            attrs=attrs,
+            status="error" if error else "ok",
+            error=f"{error.type}: {error.message}" if error else None,
+            parent_id=caller.parent_span_id,
+        )
+        for name, stage, start, stop, verdict in st.hook_spans:
+            self.spans.span(
+                caller,
+                name=f"guardrail {name} ({stage})",
+                start_s=start,
+                end_s=stop,
+                attrs={
+                    "shipyard.span.kind": "guardrail",
+                    "shipyard.guardrail.name": name,
+                    "shipyard.guardrail.stage": stage,
+                    "shipyard.guardrail.verdict": verdict.action,
+                    "shipyard.guardrail.message": verdict.message or None,
+                    "shipyard.guardrail.detail": jsonable(verdict.detail)
+                    if verdict.detail
+                    else None,
+                    "shipyard.guardrail.latency_ms": (stop - start) * 1000,
+                },
+                parent_id=span_id,
+            )
+        target = st.target
+        self.ledger.record(
+            UsageRecord(
+                id=new_id(),
+                time_ms=now_ms(),
+                key_id=caller.key_id,
+                tenant=caller.tenant,
+                feature=caller.feature,
+                user_id=caller.user,
+                session_id=caller.session,
+                route=route[:300],
+                route_version=st.route.version if st.route else None,
+                upstream=target.upstream if target else None,
+                model=(model or (gen.model if gen else None) or (target.model if target else None)),
+                operation=st.operation,
+                status="error" if error else "ok",
+                error_type=error.type if error else None,
+                cache=st.cache,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cached_input_tokens=usage.cached_input_tokens,
+                cost_usd=cost,
+                latency_ms=latency_ms,
+                ttft_ms=ttft_ms,
+                attempts=len(st.attempts),
+                trace_id=caller.trace_id,
+            )
+        )
+
+    def _attrs(
+        self,
+        st: CallState,
+        gen: Generation | None,
+        error: ShipyardError | None,
+        cost: float,
+        usage: Usage,
+        model: str | None,
+        ttft_ms: float | None,
+        stopped: str | None,
+    ) -> dict[str, Any]:
+        attrs: dict[str, Any] = {
+            "shipyard.span.kind": "embedding" if st.operation == "embeddings" else "llm",
+            "gen_ai.operation.name": st.operation,
+            "gen_ai.request.model": st.model or None,
+            "shipyard.route": st.route.name if st.route else None,
+            "shipyard.gateway.cache": st.cache,
+            "shipyard.gateway.attempts": len(st.attempts),
+            "shipyard.gateway.retries": max(0, len(st.attempts) - 1),
+        }
+        attrs.update(st.caller.context_attrs())
+        if st.route is not None and st.route.version is not None:
+            attrs["shipyard.route.version"] = st.route.version
+        if st.target is not None:
+            attrs["shipyard.gateway.target"] = st.target.key
+            attrs["shipyard.gateway.upstream"] = st.target.upstream
+            attrs["gen_ai.provider.name"] = st.provider_kind
+        failed = [f"{a.target}: {a.error}" for a in st.attempts if a.error]
+        if failed:
+            attrs["shipyard.gateway.failed_attempts"] = failed
+        answered = model or (gen.model if gen else None)
+        if answered:
+            attrs["gen_ai.response.model"] = answered
+        if gen is not None or usage.input_tokens or usage.output_tokens:
+            attrs["gen_ai.usage.input_tokens"] = usage.input_tokens
+            attrs["gen_ai.usage.output_tokens"] = usage.output_tokens
+            if usage.cached_input_tokens:
+                attrs["gen_ai.usage.cache_read.input_tokens"] = usage.cached_input_tokens
+            if usage.estimated:
+                attrs["shipyard.gateway.usage_estimated"] = True
+        attrs["shipyard.cost_usd"] = cost
+        if ttft_ms is not None:
+            attrs["shipyard.ttft_ms"] = ttft_ms
+            attrs["gen_ai.request.stream"] = True
+        if stopped:
+            attrs["shipyard.gateway.stopped"] = stopped
+        call = st.call
+        if call is not None:
+            req = call.request
+            if isinstance(req, ChatRequest | CompletionRequest):
+                for key, value in (
+                    ("gen_ai.request.temperature", req.temperature),
+                    ("gen_ai.request.top_p", req.top_p),
+                    ("gen_ai.request.max_tokens", call.max_output()),
+                    ("gen_ai.request.seed", req.seed),
+                    ("gen_ai.request.choice.count", req.n if req.n != 1 else None),
+                    ("gen_ai.request.stop_sequences", req.stops() or None),
+                ):
+                    if value is not None:
+                        attrs[key] = value
+            if self.settings.gateway.gateway_trace_content:
+                attrs["shipyard.input"] = _input_of(call)
+        if gen is not None:
+            attrs["gen_ai.response.id"] = gen.body.get("id")
+            if gen.finish_reasons:
+                attrs["gen_ai.response.finish_reasons"] = gen.finish_reasons
+            if self.settings.gateway.gateway_trace_content:
+                attrs["shipyard.output"] = gen.text
+        return {k: v for k, v in attrs.items() if v is not None}
+
+
+def _input_of(call: Call) -> str:
+    req = call.request
+    if isinstance(req, ChatRequest):
+        return jsonable([m.model_dump(exclude_none=True) for m in req.messages])
+    return input_text(call)
+
+
+def _encode(vector: list[float], fmt: str) -> Any:
+    if fmt == "base64":
+        import base64
+        import struct
+
+        return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+    return vector
+
+
+def _blocked_error(verdict: Verdict) -> ShipyardError:
+    cls = InvalidInput if (verdict.status or 400) < 500 else UpstreamError
+    exc = cls(verdict.message or "blocked by a guardrail", code=verdict.code or "guardrail")
+    return exc
+
+
+def _client_fault(f: Failure) -> ShipyardError:
+    return InvalidInput(f.message, code=f.code or "upstream_rejected")
+
+
+def _exhausted(st: CallState, last: Failure | None) -> ShipyardError:
+    tried = "; ".join(f"{a.target}: {a.error}" for a in st.attempts) or "no target was available"
+    n = len(st.attempts)
+    message = f"every target failed ({n} attempt{'s' if n != 1 else ''}): {tried}"
+    if last is not None and last.timeout:
+        return UpstreamTimeout(message, code="upstream_timeout")
+    if last is not None and last.status == 429:
+        return RateLimited(
+            message, code="upstream_rate_limited", retry_after_s=last.retry_after_s or 1
+        )
+    return UpstreamError(message, code="upstream_error")

@@ -1,0 +1,161 @@
+"""What the gateway records about each call: spans through the tracing service (batched off
+the serving path) and a row in the usage ledger."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from shipyard.core.errors import PermissionDenied
+from shipyard.tracing.mapping import to_record
+from shipyard.tracing.records import SpanRecord
+from shipyard.tracing.service import TracingService
+
+FLUSH_AFTER_S = 0.02
+FLUSH_AT = 512
+
+
+def _hex(nbytes: int) -> str:
+    return secrets.token_hex(nbytes)
+
+
+def parse_traceparent(value: str | None) -> tuple[str, str] | None:
+    """(trace id, parent span id) from a W3C ``traceparent`` header, if it is valid."""
+    if not value:
+        return None
+    parts = value.strip().split("-")
+    if len(parts) < 4 or len(parts[1]) != 32 or len(parts[2]) != 16:
+        return None
+    trace_id, span_id = parts[1].lower(), parts[2].lower()
+    try:
+        int(trace_id, 16), int(span_id, 16)
+    except ValueError:
+        return None
+    if trace_id == "0" * 32 or span_id == "0" * 16:
+        return None
+    return trace_id, span_id
+
+
+@dataclass(slots=True)
+class Caller:
+    """Who is calling, for whom, and where the call's spans go."""
+
+    key_id: str | None
+    actor_name: str
+    tenant: str | None
+    feature: str | None
+    user: str | None
+    session: str | None
+    project: str
+    bound_tenant: bool = False  # the key belongs to a tenant: requests cannot name another
+    trace_id: str = field(default_factory=lambda: _hex(16))
+    parent_span_id: str | None = None
+    tags: list[str] = field(default_factory=list)
+
+    def attribute(self, user: str | None, metadata: dict[str, str] | None) -> None:
+        """Fill what the headers left open from the request's ``user`` and ``metadata``."""
+        meta = metadata or {}
+        tenant = meta.get("tenant")
+        if tenant and self.tenant and tenant != self.tenant and self.bound_tenant:
+            raise PermissionDenied(
+                f"this key belongs to tenant {self.tenant!r} and cannot act for {tenant!r}"
+            )
+        self.tenant = self.tenant or _cap(tenant)
+        self.feature = self.feature or _cap(meta.get("feature"))
+        self.user = self.user or _cap(user) or _cap(meta.get("user"))
+        self.session = self.session or _cap(meta.get("session"))
+
+    def context_attrs(self) -> dict[str, Any]:
+        attrs: dict[str, Any] = {}
+        if self.tenant:
+            attrs["shipyard.tenant"] = self.tenant
+        if self.feature:
+            attrs["shipyard.feature"] = self.feature
+        if self.user:
+            attrs["shipyard.user"] = self.user
+        if self.session:
+            attrs["shipyard.session"] = self.session
+        if self.key_id:
+            attrs["shipyard.gateway.key_id"] = self.key_id
+        if self.tags:
+            attrs["shipyard.tags"] = self.tags
+        return attrs
+
+
+def _cap(value: str | None) -> str | None:
+    if value is None or not str(value).strip():
+        return None
+    return str(value).strip()[:200]
+
+
+class SpanSink:
+    """Collects the gateway's spans and hands them to the tracing writer in small batches,
+    so a call never waits for the database."""
+
+    def __init__(self, tracing: TracingService) -> None:
+        self.tracing = tracing
+        self._buf: list[SpanRecord] = []
+        self._scheduled: asyncio.TimerHandle | None = None
+
+    def span(
+        self,
+        caller: Caller,
+        *,
+        name: str,
+        start_s: float,
+        end_s: float,
+        attrs: dict[str, Any],
+        status: str = "ok",
+        error: str | None = None,
+        parent_id: str | None = None,
+        span_id: str | None = None,
+    ) -> str:
+        span_id = span_id or _hex(8)
+        record = to_record(
+            trace_id=caller.trace_id,
+            span_id=span_id,
+            parent_id=parent_id,
+            project=caller.project,
+            name=name,
+            start_ns=int(start_s * 1e9),
+            end_ns=int(end_s * 1e9),
+            status=status,
+            status_message=error,
+            attrs=attrs,
+            events=[],
+            limits=self.tracing.limits,
+            policy=self.tracing.policy(caller.project),
+        )
+        self._buf.append(record)
+        if len(self._buf) >= FLUSH_AT:
+            self.flush()
+        elif self._scheduled is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                self.flush()
+            else:
+                self._scheduled = loop.call_later(FLUSH_AFTER_S, self.flush)
+        return span_id
+
+    def flush(self) -> None:
+        if self._scheduled is not None:
+            self._scheduled.cancel()
+            self._scheduled = None
+        if not self._buf:
+            return
+        batch, self._buf = self._buf, []
+        self.tracing.submit(batch)
+
+
+def now_s() -> float:
+    return time.time()
+
+
+def jsonable(value: Any) -> str:
+    return orjson.dumps(value, default=str).decode()

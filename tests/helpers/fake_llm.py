@@ -72,6 +72,7 @@ class FakeLLM:
             self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
             ready.set()
             loop.run_forever()
+            loop.close()
 
         self._thread = threading.Thread(target=run, daemon=True)
         self._thread.start()
@@ -100,11 +101,10 @@ class FakeLLM:
         self.headers.append(dict(request.headers))
         model = str(body.get("model", ""))
         self.counts[model] += 1
-        if model.startswith("flaky-"):
-            if self.counts[model] <= int(model.split("-", 1)[1]):
-                return body, web.json_response(
-                    {"error": {"message": "upstream hiccup", "type": "server_error"}}, status=500
-                )
+        if model.startswith("flaky-") and self.counts[model] <= int(model.split("-", 1)[1]):
+            return body, web.json_response(
+                {"error": {"message": "upstream hiccup", "type": "server_error"}}, status=500
+            )
         if model == "limited":
             return body, web.json_response(
                 {"error": {"message": "slow down", "type": "rate_limit"}},
@@ -126,8 +126,8 @@ class FakeLLM:
     def _answer(self, body: dict[str, Any]) -> str:
         model = str(body.get("model", ""))
         if model == "echo":
-            return "echo: " + _last_user(body.get("messages") or [{"role": "user",
-                                                                   "content": body.get("prompt")}])  # fmt: skip
+            messages = body.get("messages") or [{"role": "user", "content": body.get("prompt")}]
+            return "echo: " + _last_user(messages)
         return f"Hello from {model}."
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
@@ -213,8 +213,9 @@ class FakeLLM:
         blocks: list[dict[str, Any]] = [{"type": "text", "text": text}]
         stop = "end_turn"
         if body.get("tools"):
-            blocks.append({"type": "tool_use", "id": "toolu_1",
-                           "name": body["tools"][0]["name"], "input": {"city": "Paris"}})  # fmt: skip
+            name = body["tools"][0]["name"]
+            blocks.append({"type": "tool_use", "id": "toolu_1", "name": name,
+                           "input": {"city": "Paris"}})  # fmt: skip
             stop = "tool_use"
         if not body.get("stream"):
             return web.json_response({

@@ -17,7 +17,6 @@ from shipyard.core.identity import ANONYMOUS, KEY_PREFIX, Actor, ApiKey, NewApiK
 from shipyard.core.ids import now_ms
 from shipyard.store.base import Base
 
-
 __all__ = ["ANONYMOUS", "Actor", "ApiKey", "NewApiKey", "Role"]
 
 

@@ -11,7 +11,6 @@ from pydantic import BaseModel, Field
 
 from shipyard.core.errors import InvalidInput, PermissionDenied
 
-
 KEY_PREFIX = "shy_"  # every Shipyard API key starts with it
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,6 +103,7 @@ class SpanSink:
         self.tracing = tracing
         self._buf: list[SpanRecord] = []
         self._scheduled: asyncio.TimerHandle | None = None
+        self._lock = threading.Lock()
 
     def span(
         self,
@@ -131,26 +134,32 @@ class SpanSink:
             limits=self.tracing.limits,
             policy=self.tracing.policy(caller.project),
         )
-        self._buf.append(record)
-        if len(self._buf) >= FLUSH_AT:
+        with self._lock:
+            self._buf.append(record)
+            full = len(self._buf) >= FLUSH_AT
+            schedule = not full and self._scheduled is None
+        if full:
             self.flush()
-        elif self._scheduled is None:
+        elif schedule:
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:
                 self.flush()
             else:
-                self._scheduled = loop.call_later(FLUSH_AFTER_S, self.flush)
+                with self._lock:
+                    self._scheduled = loop.call_later(FLUSH_AFTER_S, self.flush)
         return span_id
 
-    def flush(self) -> None:
-        if self._scheduled is not None:
-            self._scheduled.cancel()
-            self._scheduled = None
-        if not self._buf:
-            return
-        batch, self._buf = self._buf, []
-        self.tracing.submit(batch)
+    def flush(self) -> Future[int] | None:
+        """Hand the collected spans to the writer; the future resolves once they are stored."""
+        with self._lock:
+            if self._scheduled is not None:
+                self._scheduled.cancel()
+                self._scheduled = None
+            batch, self._buf = self._buf, []
+        if not batch:
+            return None
+        return self.tracing.submit(batch)
 
 
 def now_s() -> float:

@@ -40,6 +40,7 @@ class Gateway:
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.http = httpx.Client(base_url=self.url, timeout=30)
+        self._clients: list[openai.OpenAI] = []
 
     def start(self) -> Gateway:
         self.thread.start()
@@ -52,6 +53,8 @@ class Gateway:
 
     def stop(self) -> None:
         self.http.close()
+        for c in self._clients:
+            c.close()
         self.server.should_exit = True
         self.thread.join(15)
         self.platform.close()
@@ -61,7 +64,13 @@ class Gateway:
         return self.platform.gateway
 
     def openai(self, api_key: str = "sk-placeholder", **kw: Any) -> openai.OpenAI:
-        return openai.OpenAI(base_url=f"{self.url}/v1", api_key=api_key, max_retries=0, **kw)
+        """An OpenAI client for this server (one per key, closed with the server)."""
+        for c in self._clients:
+            if c.api_key == api_key and not kw:
+                return c
+        client = openai.OpenAI(base_url=f"{self.url}/v1", api_key=api_key, max_retries=0, **kw)
+        self._clients.append(client)
+        return client
 
     def upstream(self, name: str, fake: FakeLLM, provider: str = "openai",
                  api_key: str = "sk-upstream-secret") -> None:  # fmt: skip

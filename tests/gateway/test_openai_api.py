@@ -136,8 +136,8 @@ def test_bad_requests_get_openai_errors_and_a_trace(
     traces = chat.traces(project="gateway", status="error")
     assert traces and traces[0]["status"] == "error"
     # and the server keeps serving
-    ok = chat.openai().chat.completions.create(model="chat", messages=[{"role": "user",
-                                                                       "content": "x"}])  # fmt: skip
+    msg = [{"role": "user", "content": "x"}]
+    ok = chat.openai().chat.completions.create(model="chat", messages=msg)
     assert ok.choices[0].message.content == "echo: x"
 
 

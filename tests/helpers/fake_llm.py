@@ -36,7 +36,8 @@ def _last_user(messages: list[dict[str, Any]]) -> str:
 
 
 class FakeLLM:
-    def __init__(self) -> None:
+    def __init__(self, delay_s: float = 0.0) -> None:
+        self.delay_s = delay_s
         self.calls: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.counts: Counter[str] = Counter()
@@ -63,7 +64,7 @@ class FakeLLM:
             app.router.add_post("/v1/completions", self._completions)
             app.router.add_post("/v1/embeddings", self._embeddings)
             app.router.add_post("/v1/messages", self._messages)
-            self._runner = web.AppRunner(app, access_log=None)
+            self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.2)
             loop.run_until_complete(self._runner.setup())
             site = web.TCPSite(self._runner, "127.0.0.1", 0)
             loop.run_until_complete(site.start())
@@ -85,6 +86,10 @@ class FakeLLM:
             return
 
         async def shutdown() -> None:
+            # hanging handlers would hold their sockets open past the loop's end
+            for task in asyncio.all_tasks():
+                if task is not asyncio.current_task():
+                    task.cancel()
             if self._runner is not None:
                 await self._runner.cleanup()
             loop.stop()
@@ -101,6 +106,8 @@ class FakeLLM:
         self.headers.append(dict(request.headers))
         model = str(body.get("model", ""))
         self.counts[model] += 1
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
         if model.startswith("flaky-") and self.counts[model] <= int(model.split("-", 1)[1]):
             return body, web.json_response(
                 {"error": {"message": "upstream hiccup", "type": "server_error"}}, status=500

@@ -98,11 +98,11 @@ class StreamRun:
             self._record(None, "client_disconnected")
             await self._close()
             raise
+        await self._close()
+        cost = self._record(error, stopped)  # before the last events: the call is over
         if error is not None:
             yield sse({"error": {"message": error.message, "type": "upstream_error",
                                  "code": error.details.get("code"), "param": None}})  # fmt: skip
-        await self._close()
-        cost = self._record(error, stopped)
         if error is None and self._wants_usage():
             usage = self._usage()
             body = {"id": self.ident, "object": self._object(), "created": int(time.time()),

@@ -16,9 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from shipyard.core import audit
-from shipyard.core.errors import InvalidInput, NotFound, StoreError
+from shipyard.core.errors import InvalidInput, NotFound, ShipyardError, StoreError
 from shipyard.core.identity import Actor, Role
 from shipyard.core.ids import now_ms
+from shipyard.gateway.hooks import build_hook
 from shipyard.gateway.models import LimitRow, UpstreamRow
 from shipyard.gateway.providers.base import parse_options, provider_class
 from shipyard.gateway.routes import (
@@ -269,6 +270,11 @@ class GatewayConfig:
 
     def _check_route(self, name: str, config: RouteConfig) -> None:
         check_name(name)
+        for spec in config.guardrails:
+            try:
+                build_hook(spec.name, spec.options)
+            except ShipyardError as exc:
+                raise InvalidInput(f"route {name!r}: {exc.message}") from None
         known = {u.name: u.provider for u in self.list_upstreams()}
         for t in config.all_targets():
             provider = known.get(t.upstream)

@@ -8,11 +8,12 @@ Embedded (no ``SHIPYARD_URL``): calls go straight to the local store in
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import os
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipyard.core.admin_api import AdminAPI
 from shipyard.core.batching import Batcher
@@ -27,6 +28,9 @@ from shipyard.tracking.run import ActiveRun, Point, metric_logger
 from shipyard.tracking.schemas import CreateRun, MetricPoint, Run, RunPage, SearchRuns, UpdateRun
 from shipyard.tracking.system import collect
 
+if TYPE_CHECKING:
+    from shipyard.gateway.api import GatewayAPI
+
 log = logging.getLogger("shipyard")
 
 
@@ -37,6 +41,17 @@ class Client:
     registry: RegistryAPI
     admin: AdminAPI
     tracing: TracingAPI
+
+    @functools.cached_property
+    def gateway(self) -> GatewayAPI:
+        """Gateway configuration: routes, upstreams, limits, usage (built on first use)."""
+        if self.settings.remote:
+            from shipyard.client.gateway import RemoteGateway
+
+            return RemoteGateway(self._transport)
+        from shipyard.gateway.local import LocalGateway
+
+        return LocalGateway(self._platform.gateway, self._actor)
 
     def __init__(
         self,
@@ -65,6 +80,7 @@ class Client:
             self.admin = RemoteAdmin(transport)
             self.tracing = RemoteTracing(transport)
             self._closers.append(transport.close)
+            self._transport = transport
 
             def send(run_id: str, points: list[Point]) -> None:
                 rows = [
@@ -87,6 +103,7 @@ class Client:
             self.admin = LocalAdmin(platform.admin, actor)
             self.tracing = LocalTracing(platform.tracing, actor)
             self._closers.append(platform.close)
+            self._platform, self._actor = platform, actor
 
             def send(run_id: str, points: list[Point]) -> None:
                 pts = [

@@ -51,7 +51,9 @@ class Client:
             return RemoteGateway(self._transport)
         from shipyard.gateway.local import LocalGateway
 
-        return LocalGateway(self._platform.gateway, self._actor)
+        local = LocalGateway(self._platform.gateway, self._actor)
+        self._closers.insert(0, local.close)  # before the platform closes under it
+        return local
 
     def __init__(
         self,

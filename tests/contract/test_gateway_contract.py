@@ -49,3 +49,15 @@ def test_apply_and_usage_report(client: Client) -> None:
     assert report.routes == {name: "v1 deployed"}
     usage = gw.usage(UsageQuery(group_by=["route", "tenant"], route=name))
     assert usage.total.requests == 0 and usage.lines == []
+
+
+def test_calls_through_the_sdk(client: Client) -> None:
+    out = client.gateway.embeddings(
+        {"model": "local-embed/all-minilm-l6-v2", "input": ["a cat", "a dog"]}, tenant="acme"
+    )
+    assert len(out["data"]) == 2 and len(out["data"][0]["embedding"]) == 384
+    with pytest.raises(NotFound) as info:
+        client.gateway.chat({"model": "no-such", "messages": [{"role": "user", "content": "x"}]})
+    assert info.value.details["code"] == "model_not_found"
+    report = client.gateway.usage(UsageQuery(group_by=["tenant"], tenant="acme"))
+    assert report.total.requests >= 1

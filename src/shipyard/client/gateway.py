@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import quote
 
 from shipyard.client.http import Transport
+from shipyard.core.errors import InvalidInput
 from shipyard.gateway.api import GatewayAPI
 from shipyard.gateway.config import ApplyReport, Limit, LimitSpec, Scope
 from shipyard.gateway.ledger import UsageQuery, UsageReport
@@ -18,9 +19,29 @@ def _q(part: str) -> str:
     return quote(part, safe="")
 
 
+HEADERS = {"tenant": "X-Shipyard-Tenant", "feature": "X-Shipyard-Feature",
+           "user": "X-Shipyard-User", "session": "X-Shipyard-Session",
+           "project": "X-Shipyard-Project"}  # fmt: skip
+
+
 class RemoteGateway(GatewayAPI):
     def __init__(self, transport: Transport) -> None:
         self.t = transport
+
+    def _post(self, path: str, body: dict[str, Any], context: dict[str, str | None]) -> Any:
+        unknown = set(context) - set(HEADERS)
+        if unknown:
+            raise InvalidInput(f"unknown call context: {', '.join(sorted(unknown))}")
+        headers = {HEADERS[k]: v for k, v in context.items() if v}
+        return self.t.call("POST", path, json=body, headers=headers)
+
+    def chat(self, body: dict[str, Any], **context: str | None) -> dict[str, Any]:
+        if body.get("stream"):
+            raise InvalidInput("chat() answers whole; stream with an OpenAI client on /v1")
+        return self._post("/v1/chat/completions", body, context)
+
+    def embeddings(self, body: dict[str, Any], **context: str | None) -> dict[str, Any]:
+        return self._post("/v1/embeddings", body, context)
 
     def apply(self, doc: dict[str, Any]) -> ApplyReport:
         return ApplyReport.model_validate(self.t.call("POST", f"{BASE}/apply", json=doc))

@@ -51,11 +51,12 @@ class Transport:
         *,
         json: Any = None,
         params: dict[str, Any] | list[tuple[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Any:
-        kw: dict[str, Any] = {}
+        kw: dict[str, Any] = {"headers": dict(headers or {})}
         if json is not None:
             kw["content"] = _dumps(json)
-            kw["headers"] = {"Content-Type": "application/json"}
+            kw["headers"]["Content-Type"] = "application/json"
         if params:
             kw["params"] = params
         resp = self._send(method, path, **kw)

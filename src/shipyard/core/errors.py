@@ -142,6 +142,8 @@ def error_from_body(status: int, body: Any) -> ShipyardError:
         cls = by_name.get(str(err.get("type")))
         message = str(err.get("message", ""))
         details = err.get("details") or {}
+        if not details and "code" in err:  # the OpenAI shape of the gateway's endpoints
+            details = {k: err[k] for k in ("code", "param") if err.get(k) is not None}
         if cls is None:
             cls = _class_for_status(status)
         exc = cls(message, **details) if isinstance(details, dict) else cls(message)

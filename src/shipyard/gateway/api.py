@@ -14,6 +14,14 @@ from shipyard.gateway.routes import RouteConfig, RouteInfo, Upstream, UpstreamIn
 
 class GatewayAPI(ABC):
     @abstractmethod
+    def chat(self, body: dict[str, Any], **context: str | None) -> dict[str, Any]:
+        """One chat completion (an OpenAI request body; no streaming) through the gateway.
+        ``context``: tenant, feature, user, session — as the X-Shipyard-* headers give them."""
+
+    @abstractmethod
+    def embeddings(self, body: dict[str, Any], **context: str | None) -> dict[str, Any]: ...
+
+    @abstractmethod
     def apply(self, doc: dict[str, Any]) -> ApplyReport:
         """Apply a gateway file: ``upstreams:`` and ``routes:``."""
 

@@ -2,21 +2,85 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
+import orjson
+
+from shipyard.core.errors import InvalidInput
 from shipyard.core.identity import Actor
 from shipyard.gateway.api import GatewayAPI
 from shipyard.gateway.config import ApplyReport, Limit, LimitSpec, Scope
 from shipyard.gateway.ledger import UsageQuery, UsageReport
 from shipyard.gateway.routes import RouteConfig, RouteInfo, Upstream, UpstreamIn
-from shipyard.gateway.service import GatewayService
+from shipyard.gateway.service import Answer, GatewayService
+from shipyard.gateway.telemetry import Caller
+
+T = TypeVar("T")
 
 
 class LocalGateway(GatewayAPI):
+    """Configuration calls go straight to the service; model calls run on an event loop of
+    their own in a background thread (the gateway is asynchronous, the SDK is not)."""
+
     def __init__(self, service: GatewayService, actor: Actor) -> None:
         self.service = service
         self.config = service.config
         self.actor = actor
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.Thread()
+        self._lock = threading.Lock()
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+
+                def run() -> None:
+                    loop.run_forever()
+                    loop.close()
+
+                self._thread = threading.Thread(target=run, name="shipyard-gateway", daemon=True)
+                self._thread.start()
+                self._loop = loop
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    def _caller(self, context: dict[str, str | None]) -> Caller:
+        unknown = set(context) - {"tenant", "feature", "user", "session", "project"}
+        if unknown:
+            raise InvalidInput(f"unknown call context: {', '.join(sorted(unknown))}")
+        return Caller(
+            key_id=self.actor.key_id,
+            actor_name=self.actor.name,
+            tenant=context.get("tenant") or self.actor.tenant,
+            feature=context.get("feature"),
+            user=context.get("user"),
+            session=context.get("session"),
+            project=context.get("project") or self.service.settings.gateway.gateway_project,
+        )
+
+    def chat(self, body: dict[str, Any], **context: str | None) -> dict[str, Any]:
+        if body.get("stream"):
+            raise InvalidInput("chat() answers whole; stream with an OpenAI client on /v1")
+        caller = self._caller(context)
+        answer = self._run(self.service.generate(caller, "chat", orjson.dumps(body)))
+        assert isinstance(answer, Answer)
+        return answer.body
+
+    def embeddings(self, body: dict[str, Any], **context: str | None) -> dict[str, Any]:
+        caller = self._caller(context)
+        return self._run(self.service.embed(caller, orjson.dumps(body))).body
+
+    def close(self) -> None:
+        """Flush what the gateway recorded and stop its loop."""
+        self.service.spans.flush()
+        if self._loop is not None:
+            self._run(self.service.http.close())
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+            self._loop = None
 
     def apply(self, doc: dict[str, Any]) -> ApplyReport:
         return self.config.apply(self.actor, doc)

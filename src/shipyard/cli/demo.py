@@ -47,7 +47,82 @@ def command(port: int | None, host: str | None, no_serve: bool) -> None:
         return
     from shipyard.cli.server import serve
 
+    shown = settings.server.host if ":" not in settings.server.host else f"[{settings.server.host}]"
+    console.print(
+        f"call the gateway with any OpenAI client: base_url=http://{shown}:"
+        f"{settings.server.port}/v1, model='assistant', "
+        f"api_key=$(cat {settings.home / DEMO_KEY_FILE})"
+    )
     serve(settings)
+
+
+GATEWAY = {
+    "routes": {
+        "assistant": {
+            "description": "Support answers from the packaged Gemma 3 270M",
+            "targets": [{"upstream": "local", "model": "gemma-3-270m",
+                         # an internal charge-back price, so budgets and cost reports have
+                         # something to count (the local model itself costs nothing)
+                         "price": {"input": 0.10, "output": 0.40}}],
+            "cache": {"exact": True, "ttl_s": 3600},
+            "limits": {"max_input_tokens": 1500, "max_output_tokens": 48},
+        },
+        "embed": {
+            "operation": "embeddings",
+            "targets": [{"upstream": "local-embed", "model": "all-minilm-l6-v2"}],
+        },
+    }
+}  # fmt: skip
+DEMO_KEY_FILE = "demo-app.key"
+GATEWAY_QUESTIONS = [
+    ("acme", "What is the capital of France?"),
+    ("acme", "Name three primary colors."),
+    ("globex", "What is the boiling point of water in Celsius?"),
+    ("acme", "What is the capital of France?"),  # answered from the cache
+    ("globex", "Translate 'good morning' into Spanish."),
+    ("initech", "What is 12 times 12?"),
+    ("globex", "What is the boiling point of water in Celsius?"),  # cache again
+    ("initech", "Who wrote Romeo and Juliet?"),
+]
+
+
+def gateway_demo(client: Client) -> dict[str, Any]:
+    """The gateway on the local model: two routes, a key with a budget, traced traffic."""
+    from shipyard.core.identity import Role
+    from shipyard.gateway.config import LimitSpec
+
+    gw = client.gateway
+    gw.apply(GATEWAY)
+    made = client.admin.create_key(role=Role.viewer, name="demo-app", tenant="acme")
+    gw.set_limit("key", made.id, LimitSpec(rpm=60, tpm=20_000, daily_usd=0.05))
+    key_file = client.settings.home / DEMO_KEY_FILE
+    key_file.write_text(made.key + "\n")
+    key_file.chmod(0o600)
+    with progress_bar() as progress:
+        task = progress.add_task("serving example requests through the gateway",
+                                 total=len(GATEWAY_QUESTIONS) + 1)  # fmt: skip
+        for tenant, question in GATEWAY_QUESTIONS:
+            gw.chat(
+                {"model": "assistant", "temperature": 0, "max_tokens": 32,
+                 "messages": [{"role": "system", "content": "Answer in one short sentence."},
+                              {"role": "user", "content": question}]},
+                tenant=tenant, feature="help-center", user=f"{tenant}-user",
+            )  # fmt: skip
+            progress.advance(task)
+        gw.embeddings({"model": "embed", "input": [q for _, q in GATEWAY_QUESTIONS]},
+                      tenant="acme", feature="search")  # fmt: skip
+        progress.advance(task)
+    from shipyard.gateway.ledger import UsageQuery
+
+    report = gw.usage(UsageQuery(group_by=["tenant"]))
+    spent = ", ".join(f"{ln.group['tenant']} ${ln.cost_usd:.6f}" for ln in report.lines)
+    console.print(
+        f"gateway: routes 'assistant' (local Gemma 3 270M) and 'embed' (MiniLM); "
+        f"{report.total.requests} traced calls, {report.total.cache_hits} from the cache; "
+        f"cost by tenant: {spent}"
+    )
+    console.print(f"a key for tenant acme with a $0.05/day budget is in {key_file}")
+    return {"key_file": str(key_file)}
 
 
 def _already_filled(client: Client) -> bool:
@@ -150,6 +225,7 @@ def fill(client: Client) -> dict[str, Any]:
         f"logged {len(grid) + len(alphas)} runs; best test AUC {best_auc:.4f} "
         f"→ registered as {MODEL}@champion; traced {traced} example requests"
     )
+    gateway_demo(client)
     return {"best_run": best_run, "best_auc": best_auc}
 
 

@@ -11,6 +11,7 @@ from shipyard.cli import (
     audit,
     demo,
     experiments,
+    gateway,
     keys,
     registry,
     runs,
@@ -25,14 +26,14 @@ from shipyard.core.errors import ShipyardError
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="shipyard")
 def cli() -> None:
-    """Shipyard: tracking, registry and serving for ML models and LLM applications.
+    """Shipyard: tracking, registry, tracing and an LLM gateway for ML models and LLM apps.
 
     Works on the local store in SHIPYARD_HOME (default ~/.shipyard), or against a
     server when SHIPYARD_URL (and SHIPYARD_API_KEY) are set.
     """
 
 
-for module in (server, demo, keys, audit, experiments, runs, registry, traces, stats):
+for module in (server, demo, keys, audit, experiments, runs, registry, traces, stats, gateway):
     cli.add_command(module.command)
 
 

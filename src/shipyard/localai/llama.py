@@ -68,13 +68,15 @@ class LlamaEngine:
                     raise MissingModel(
                         "llama-cpp-python is not installed: pip install 'shipyard[llm]'"
                     ) from None
-                self._llama = Llama(
+                llama = Llama(
                     model_path=self.path,
                     n_ctx=self.n_ctx,
                     n_threads=self.threads,
                     n_threads_batch=self.threads,
                     verbose=False,
                 )
+                llama.create_completion("Hello", max_tokens=1)  # first decode sets up buffers
+                self._llama = llama
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._work, name="shipyard-llama", daemon=True

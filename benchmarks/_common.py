@@ -75,11 +75,15 @@ def median_time(fn: Callable[[], object], repeat: int) -> float:
 MLFLOW_REQUIREMENT = "mlflow==3.17.2"
 
 
-def start_shipyard(home: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """``shipyard server`` on a fresh port with only ``SHIPYARD_HOME`` set; waits until healthy."""
+def start_shipyard(
+    home: Path, log: Path, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """``shipyard server`` on a fresh port with only ``SHIPYARD_HOME`` (and ``extra_env``) set;
+    waits until healthy."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
     env["SHIPYARD_HOME"] = str(home)
+    env.update(extra_env or {})
     cmd = [sys.executable, "-m", "shipyard.cli.main", "server", "--port", str(port)]
     proc = start(cmd, env, log)
     url = f"http://127.0.0.1:{port}"

@@ -107,7 +107,7 @@ def start_litellm(work: Path, upstream_port: int) -> tuple[Any, str]:
     )
     port = free_port()
     env = dict(os.environ)
-    env.update(LITELLM_LOCAL_MODEL_COST_MAP="True", LITELLM_TELEMETRY="False",
+    env.update(LITELLM_LOCAL_MODEL_COST_MAP="True", LITELLM_LOG="ERROR", LITELLM_TELEMETRY="False",
                DO_NOT_TRACK="1")  # fmt: skip
     proc = start([str(py.parent / "litellm"), "--config", str(config), "--host", "127.0.0.1",
                   "--port", str(port)], env, work / "litellm.log")  # fmt: skip

@@ -94,7 +94,7 @@ def test_cost_strategy_prefers_the_cheaper_target(up: Gateway, fake: FakeLLM) ->
 
 
 def test_latency_strategy_measures_then_prefers_the_fastest(gw: Gateway) -> None:
-    slow, quick = FakeLLM(delay_s=0.08).start(), FakeLLM().start()
+    slow, quick = FakeLLM(delay_s=0.3).start(), FakeLLM().start()
     try:
         gw.upstream("slow", slow)
         gw.upstream("quick", quick)

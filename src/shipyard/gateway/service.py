@@ -15,7 +15,7 @@ import logging
 import random
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from shipyard.core.errors import (
@@ -26,13 +26,13 @@ from shipyard.core.errors import (
     UpstreamError,
     UpstreamTimeout,
 )
-from shipyard.core.ids import new_id, now_ms
+from shipyard.core.ids import new_id
 from shipyard.core.settings import Settings
 from shipyard.gateway.cache import ResponseCache, request_key
 from shipyard.gateway.config import GatewayConfig, LimitSpec, Secrets, Snapshot
-from shipyard.gateway.hooks import Hook, HookContext, Verdict, build_hook, input_text
+from shipyard.gateway.hooks import Hook, HookContext, Verdict, build_hook
 from shipyard.gateway.http import HttpPool
-from shipyard.gateway.ledger import UsageLedger, UsageRecord
+from shipyard.gateway.ledger import UsageLedger
 from shipyard.gateway.limits import Budgets, Limiter, Subject
 from shipyard.gateway.pricing import PriceTable
 from shipyard.gateway.providers.base import (
@@ -43,6 +43,7 @@ from shipyard.gateway.providers.base import (
     parse_options,
     provider_class,
 )
+from shipyard.gateway.recording import Attempt, CallState, Recorder, Resolved
 from shipyard.gateway.router import Health, backoff_s, order
 from shipyard.gateway.routes import RouteConfig, Target
 from shipyard.gateway.schemas import (
@@ -58,7 +59,7 @@ from shipyard.gateway.schemas import (
 )
 from shipyard.gateway.semantic import SemanticCache
 from shipyard.gateway.streaming import StreamRun
-from shipyard.gateway.telemetry import Caller, SpanSink, jsonable
+from shipyard.gateway.telemetry import Caller, SpanSink
 from shipyard.registry.service import RegistryService
 from shipyard.store.db import Database
 from shipyard.tracing.service import TracingService
@@ -74,47 +75,11 @@ REQUEST_TYPES: dict[str, type[ChatRequest | CompletionRequest | EmbeddingRequest
 
 
 @dataclass(slots=True)
-class Resolved:
-    name: str
-    version: int | None
-    config: RouteConfig
-
-
-@dataclass(slots=True)
 class Answer:
     """A whole answer and the headers that go with it."""
 
     body: dict[str, Any]
     headers: dict[str, str]
-
-
-@dataclass(slots=True)
-class Attempt:
-    target: str
-    error: str
-    ms: float
-
-
-@dataclass
-class CallState:
-    """What one call accumulates on its way, for the trace and the ledger."""
-
-    caller: Caller
-    operation: Operation
-    start_s: float
-    t0: float  # perf_counter at the start
-    model: str = ""
-    route: Resolved | None = None
-    call: Call | None = None
-    target: Target | None = None
-    provider_kind: str | None = None
-    attempts: list[Attempt] = field(default_factory=list)
-    cache: str = "skip"
-    span_id: str = ""
-    hook_spans: list[tuple[str, str, float, float, Verdict]] = field(default_factory=list)
-
-    def elapsed_ms(self) -> float:
-        return (time.perf_counter() - self.t0) * 1000
 
 
 class GatewayService:
@@ -138,9 +103,13 @@ class GatewayService:
         self.semantic = SemanticCache(self.ctx, gs.gateway_cache_max_entries)
         self.health = Health()
         self.spans = SpanSink(tracing)
+        self.recorder = Recorder(
+            settings, self.spans, self.ledger, self.limiter, self.budgets, self._subjects
+        )
         self.rng = random.Random()
         self._snap: Snapshot | None = None
         self._snap_lock = threading.Lock()
+        self._refresh_lock = threading.Lock()
         self._spend_synced = 0.0
         self._providers: dict[str, tuple[tuple[str, int], Provider]] = {}
         self._hooks: dict[tuple[str, int | None], list[Hook]] = {}
@@ -149,9 +118,10 @@ class GatewayService:
 
     def refresh(self) -> Snapshot:
         """Re-read routes, upstreams and limits (and spend, every SPEND_SYNC_S)."""
-        snap = self.config.snapshot()
-        with self._snap_lock:
-            self._snap = snap
+        with self._refresh_lock:  # one at a time: a slow stale read never lands last
+            snap = self.config.snapshot()
+            with self._snap_lock:
+                self._snap = snap
             self._hooks = {k: v for k, v in self._hooks.items() if k[0] in snap.routes}
         now = time.monotonic()
         if now - self._spend_synced >= SPEND_SYNC_S:
@@ -491,8 +461,10 @@ class GatewayService:
                 st.attempts.append(Attempt(target.key, f.message, 0.0))
                 last = f
                 continue
-            if target.timeout_s is not None and st.call is not None:
-                st.call.timeout_s = target.timeout_s
+            assert st.call is not None
+            st.call.timeout_s = (
+                target.timeout_s or route.timeout_s or self.settings.gateway.gateway_timeout_s
+            )
             for attempt in range(route.retries + 1):
                 t = time.perf_counter()
                 try:
@@ -580,168 +552,9 @@ class GatewayService:
     ) -> None:
         """Write the call's spans and its ledger row (never raises)."""
         try:
-            self._record(st, gen, error, cost, usage, model, ttft_ms, stopped)
+            self.recorder.record(st, gen, error, cost, usage, model, ttft_ms, stopped)
         except Exception:
             log.exception("could not record a gateway call")
-
-    def _record(
-        self,
-        st: CallState,
-        gen: Generation | None,
-        error: ShipyardError | None,
-        cost: float,
-        usage: Usage | None,
-        model: str | None,
-        ttft_ms: float | None,
-        stopped: str | None,
-    ) -> None:
-        end = time.time()
-        latency_ms = st.elapsed_ms()
-        usage = usage or (gen.usage if gen else Usage())
-        caller = st.caller
-        if usage.input_tokens or usage.output_tokens:
-            tokens = usage.input_tokens + usage.output_tokens
-            if st.cache not in ("hit", "semantic"):
-                self.limiter.used(self._subjects(caller), tokens)
-        self.budgets.add(self._subjects(caller), cost)
-        attrs = self._attrs(st, gen, error, cost, usage, model, ttft_ms, stopped)
-        route = st.route.name if st.route else (st.model or "unknown")
-        op_name = {"chat": "chat", "text_completion": "text_completion",
-                   "embeddings": "embeddings"}[st.operation]  # fmt: skip
-        span_id = self.spans.span(
-            caller,
-            name=f"{op_name} {route}",
-            start_s=st.start_s,
-            end_s=end,
-            attrs=attrs,
-            status="error" if error else "ok",
-            error=f"{error.type}: {error.message}" if error else None,
-            parent_id=caller.parent_span_id,
-        )
-        for name, stage, start, stop, verdict in st.hook_spans:
-            self.spans.span(
-                caller,
-                name=f"guardrail {name} ({stage})",
-                start_s=start,
-                end_s=stop,
-                attrs={
-                    "shipyard.span.kind": "guardrail",
-                    "shipyard.guardrail.name": name,
-                    "shipyard.guardrail.stage": stage,
-                    "shipyard.guardrail.verdict": verdict.action,
-                    "shipyard.guardrail.message": verdict.message or None,
-                    "shipyard.guardrail.detail": jsonable(verdict.detail)
-                    if verdict.detail
-                    else None,
-                    "shipyard.guardrail.latency_ms": (stop - start) * 1000,
-                },
-                parent_id=span_id,
-            )
-        target = st.target
-        self.ledger.record(
-            UsageRecord(
-                id=new_id(),
-                time_ms=now_ms(),
-                key_id=caller.key_id,
-                tenant=caller.tenant,
-                feature=caller.feature,
-                user_id=caller.user,
-                session_id=caller.session,
-                route=route[:300],
-                route_version=st.route.version if st.route else None,
-                upstream=target.upstream if target else None,
-                model=(model or (gen.model if gen else None) or (target.model if target else None)),
-                operation=st.operation,
-                status="error" if error else "ok",
-                error_type=error.type if error else None,
-                cache=st.cache,
-                input_tokens=usage.input_tokens,
-                output_tokens=usage.output_tokens,
-                cached_input_tokens=usage.cached_input_tokens,
-                cost_usd=cost,
-                latency_ms=latency_ms,
-                ttft_ms=ttft_ms,
-                attempts=len(st.attempts),
-                trace_id=caller.trace_id,
-            )
-        )
-
-    def _attrs(
-        self,
-        st: CallState,
-        gen: Generation | None,
-        error: ShipyardError | None,
-        cost: float,
-        usage: Usage,
-        model: str | None,
-        ttft_ms: float | None,
-        stopped: str | None,
-    ) -> dict[str, Any]:
-        attrs: dict[str, Any] = {
-            "shipyard.span.kind": "embedding" if st.operation == "embeddings" else "llm",
-            "gen_ai.operation.name": st.operation,
-            "gen_ai.request.model": st.model or None,
-            "shipyard.route": st.route.name if st.route else None,
-            "shipyard.gateway.cache": st.cache,
-            "shipyard.gateway.attempts": len(st.attempts),
-            "shipyard.gateway.retries": max(0, len(st.attempts) - 1),
-        }
-        attrs.update(st.caller.context_attrs())
-        if st.route is not None and st.route.version is not None:
-            attrs["shipyard.route.version"] = st.route.version
-        if st.target is not None:
-            attrs["shipyard.gateway.target"] = st.target.key
-            attrs["shipyard.gateway.upstream"] = st.target.upstream
-            attrs["gen_ai.provider.name"] = st.provider_kind
-        failed = [f"{a.target}: {a.error}" for a in st.attempts if a.error]
-        if failed:
-            attrs["shipyard.gateway.failed_attempts"] = failed
-        answered = model or (gen.model if gen else None)
-        if answered:
-            attrs["gen_ai.response.model"] = answered
-        if gen is not None or usage.input_tokens or usage.output_tokens:
-            attrs["gen_ai.usage.input_tokens"] = usage.input_tokens
-            attrs["gen_ai.usage.output_tokens"] = usage.output_tokens
-            if usage.cached_input_tokens:
-                attrs["gen_ai.usage.cache_read.input_tokens"] = usage.cached_input_tokens
-            if usage.estimated:
-                attrs["shipyard.gateway.usage_estimated"] = True
-        attrs["shipyard.cost_usd"] = cost
-        if ttft_ms is not None:
-            attrs["shipyard.ttft_ms"] = ttft_ms
-            attrs["gen_ai.request.stream"] = True
-        if stopped:
-            attrs["shipyard.gateway.stopped"] = stopped
-        call = st.call
-        if call is not None:
-            req = call.request
-            if isinstance(req, ChatRequest | CompletionRequest):
-                for key, value in (
-                    ("gen_ai.request.temperature", req.temperature),
-                    ("gen_ai.request.top_p", req.top_p),
-                    ("gen_ai.request.max_tokens", call.max_output()),
-                    ("gen_ai.request.seed", req.seed),
-                    ("gen_ai.request.choice.count", req.n if req.n != 1 else None),
-                    ("gen_ai.request.stop_sequences", req.stops() or None),
-                ):
-                    if value is not None:
-                        attrs[key] = value
-            if self.settings.gateway.gateway_trace_content:
-                attrs["shipyard.input"] = _input_of(call)
-        if gen is not None:
-            attrs["gen_ai.response.id"] = gen.body.get("id")
-            if gen.finish_reasons:
-                attrs["gen_ai.response.finish_reasons"] = gen.finish_reasons
-            if self.settings.gateway.gateway_trace_content:
-                attrs["shipyard.output"] = gen.text
-        return {k: v for k, v in attrs.items() if v is not None}
-
-
-def _input_of(call: Call) -> str:
-    req = call.request
-    if isinstance(req, ChatRequest):
-        return jsonable([m.model_dump(exclude_none=True) for m in req.messages])
-    return input_text(call)
 
 
 def _encode(vector: list[float], fmt: str) -> Any:

@@ -104,6 +104,7 @@ class SpanSink:
         self._buf: list[SpanRecord] = []
         self._scheduled: asyncio.TimerHandle | None = None
         self._lock = threading.Lock()
+        self._last: Future[int] | None = None
 
     def span(
         self,
@@ -157,9 +158,10 @@ class SpanSink:
                 self._scheduled.cancel()
                 self._scheduled = None
             batch, self._buf = self._buf, []
-        if not batch:
-            return None
-        return self.tracing.submit(batch)
+            if batch:
+                # the writer stores batches in order: the newest one done means all are
+                self._last = self.tracing.submit(batch)
+            return self._last
 
 
 def now_s() -> float:

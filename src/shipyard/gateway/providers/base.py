@@ -175,8 +175,7 @@ def register(cls: type[Provider]) -> type[Provider]:
 
 
 def provider_class(kind: str) -> type[Provider]:
-    if not _REGISTRY:
-        _load_builtin()
+    _load_builtin()
     cls = _REGISTRY.get(kind)
     if cls is None:
         for ep in entry_points(group="shipyard.providers"):
@@ -192,8 +191,7 @@ def provider_class(kind: str) -> type[Provider]:
 
 
 def provider_kinds() -> list[str]:
-    if not _REGISTRY:
-        _load_builtin()
+    _load_builtin()
     return sorted({*_REGISTRY, *(ep.name for ep in entry_points(group="shipyard.providers"))})
 
 
@@ -209,4 +207,5 @@ def parse_options(kind: str, options: dict[str, Any]) -> ProviderOptions:
 
 
 def _load_builtin() -> None:
+    """Import the built-in providers (each registers itself); cheap after the first time."""
     from shipyard.gateway.providers import anthropic, local, local_embed, openai  # noqa: F401

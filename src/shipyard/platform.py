@@ -56,7 +56,8 @@ class Platform:
 
     def close(self) -> None:
         if "gateway" in self.__dict__:
-            self.gateway.spans.flush()
+            self.gateway.recorder.flush()
+            self.gateway.recorder.close()
             self.gateway.ledger.close()
         self.tracing.close()
         self.db.dispose()

@@ -87,7 +87,7 @@ class Gateway:
         return r.json()  # type: ignore[no-any-return]
 
     def flush(self) -> None:
-        done = self.gateway.spans.flush()
+        done = self.gateway.recorder.flush()
         if done is not None:
             done.result(10)
 

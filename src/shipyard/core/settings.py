@@ -109,6 +109,8 @@ class GatewaySettings(BaseSettings):
     gateway_cache_max_entries: int = 10_000
     gateway_timeout_s: float = 60.0
     gateway_max_connections: int = 200
+    # Reach upstreams through HTTP_PROXY / HTTPS_PROXY / NO_PROXY from the environment.
+    gateway_use_env_proxy: bool = False
     # Record prompts and completions in traces (the project's privacy settings still apply).
     gateway_trace_content: bool = True
 

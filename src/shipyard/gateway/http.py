@@ -9,8 +9,9 @@ import aiohttp
 
 
 class HttpPool:
-    def __init__(self, max_connections: int = 200) -> None:
+    def __init__(self, max_connections: int = 200, trust_env: bool = False) -> None:
         self.max_connections = max_connections
+        self.trust_env = trust_env
         self._session: aiohttp.ClientSession | None = None
 
     def session(self) -> aiohttp.ClientSession:
@@ -21,7 +22,9 @@ class HttpPool:
                     limit=self.max_connections, ttl_dns_cache=300, keepalive_timeout=30
                 ),
                 auto_decompress=True,
-                trust_env=True,
+                # HTTP(S)_PROXY from the environment only when asked: aiohttp looks it up
+                # in a worker thread on every request
+                trust_env=self.trust_env,
             )
         return self._session
 

@@ -86,6 +86,9 @@ class UsageLedger:
     def record(self, rec: UsageRecord) -> None:
         self._batcher.add(rec)
 
+    def record_many(self, recs: list[UsageRecord]) -> None:
+        self._batcher.add_many(recs)
+
     def flush(self) -> None:
         self._batcher.flush()
 

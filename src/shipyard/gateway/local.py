@@ -75,7 +75,7 @@ class LocalGateway(GatewayAPI):
 
     def close(self) -> None:
         """Flush what the gateway recorded and stop its loop."""
-        self.service.spans.flush()
+        self.service.recorder.flush()
         if self._loop is not None:
             self._run(self.service.http.close())
             self._loop.call_soon_threadsafe(self._loop.stop)
@@ -112,5 +112,5 @@ class LocalGateway(GatewayAPI):
         self.config.delete_limit(self.actor, scope, subject)
 
     def usage(self, query: UsageQuery) -> UsageReport:
-        self.service.ledger.flush()
+        self.service.recorder.flush()
         return self.service.ledger.report(query)

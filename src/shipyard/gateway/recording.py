@@ -3,13 +3,18 @@ when it ends, its spans (through the tracing service, batched) and its usage led
 
 from __future__ import annotations
 
+import logging
+import queue
+import secrets
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
 from shipyard.core.errors import ShipyardError
-from shipyard.core.ids import new_id, now_ms
+from shipyard.core.ids import new_id
 from shipyard.core.settings import Settings
 from shipyard.gateway.hooks import Verdict, input_text
 from shipyard.gateway.ledger import UsageLedger, UsageRecord
@@ -23,7 +28,13 @@ from shipyard.gateway.schemas import (
     Operation,
     Usage,
 )
-from shipyard.gateway.telemetry import Caller, SpanSink, jsonable
+from shipyard.gateway.telemetry import Caller, jsonable
+from shipyard.tracing.mapping import to_record
+from shipyard.tracing.records import SpanRecord
+from shipyard.tracing.service import TracingService
+
+log = logging.getLogger("shipyard.gateway")
+BATCH = 1000
 
 
 @dataclass(slots=True)
@@ -62,24 +73,46 @@ class CallState:
         return (time.perf_counter() - self.t0) * 1000
 
 
+@dataclass(slots=True)
+class _Finished:
+    st: CallState
+    gen: Generation | None
+    error: ShipyardError | None
+    cost: float
+    usage: Usage
+    model: str | None
+    ttft_ms: float | None
+    stopped: str | None
+    end_s: float
+    latency_ms: float
+
+
 class Recorder:
-    """Writes a finished call's spans and ledger row, and counts its tokens and spend."""
+    """Records finished calls. The request path only counts tokens and spend (cheap, and
+    needed by the next request) and queues the call; a background thread turns queued calls
+    into spans and ledger rows in batches, so building them never adds to a call's latency."""
 
     def __init__(
         self,
         settings: Settings,
-        spans: SpanSink,
+        tracing: TracingService,
         ledger: UsageLedger,
         limiter: Limiter,
         budgets: Budgets,
         subjects: Callable[[Caller], list[Subject]],
     ) -> None:
         self.settings = settings
-        self.spans = spans
+        self.tracing = tracing
         self.ledger = ledger
         self.limiter = limiter
         self.budgets = budgets
         self._subjects = subjects
+        self._queue: queue.SimpleQueue[_Finished | None] = queue.SimpleQueue()
+        self._cond = threading.Condition()
+        self._queued = 0
+        self._done = 0
+        self._last: Future[int] | None = None
+        self._thread: threading.Thread | None = None
 
     def record(
         self,
@@ -92,75 +125,148 @@ class Recorder:
         ttft_ms: float | None,
         stopped: str | None,
     ) -> None:
-        end = time.time()
-        latency_ms = st.elapsed_ms()
         usage = usage or (gen.usage if gen else Usage())
-        caller = st.caller
-        if usage.input_tokens or usage.output_tokens:
-            tokens = usage.input_tokens + usage.output_tokens
-            if st.cache not in ("hit", "semantic"):
-                self.limiter.used(self._subjects(caller), tokens)
-        self.budgets.add(self._subjects(caller), cost)
-        attrs = self._attrs(st, gen, error, cost, usage, model, ttft_ms, stopped)
-        route = st.route.name if st.route else (st.model or "unknown")
-        op_name = {"chat": "chat", "text_completion": "text_completion",
-                   "embeddings": "embeddings"}[st.operation]  # fmt: skip
-        span_id = self.spans.span(
-            caller,
-            name=f"{op_name} {route}",
-            start_s=st.start_s,
-            end_s=end,
+        subjects = self._subjects(st.caller)
+        if (usage.input_tokens or usage.output_tokens) and st.cache not in ("hit", "semantic"):
+            self.limiter.used(subjects, usage.input_tokens + usage.output_tokens)
+        self.budgets.add(subjects, cost)
+        item = _Finished(st, gen, error, cost, usage, model, ttft_ms, stopped, time.time(),
+                         st.elapsed_ms())  # fmt: skip
+        with self._cond:
+            self._queued += 1
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._loop, name="shipyard-gateway-record", daemon=True
+                )
+                self._thread.start()
+        self._queue.put(item)
+
+    def flush(self, timeout_s: float = 30.0) -> Future[int] | None:
+        """Wait until every queued call is handed to the writers; the returned future (of the
+        span writer) resolves once they are stored. The ledger is flushed too."""
+        with self._cond:
+            target = self._queued
+            self._cond.wait_for(lambda: self._done >= target, timeout_s)
+            last = self._last
+        self.ledger.flush()
+        return last
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(30)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = False
+            while len(batch) < BATCH:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                batch.append(nxt)
+            self._write(batch)
+            if stop:
+                return
+
+    def _write(self, batch: list[_Finished]) -> None:
+        spans: list[SpanRecord] = []
+        rows: list[UsageRecord] = []
+        for item in batch:
+            try:
+                spans.extend(self._spans(item))
+                rows.append(self._usage_row(item))
+            except Exception:
+                log.exception("could not record a gateway call")
+        last = self.tracing.submit(spans) if spans else None
+        if rows:
+            self.ledger.record_many(rows)
+        with self._cond:
+            if last is not None:
+                self._last = last
+            self._done += len(batch)
+            self._cond.notify_all()
+
+    def _span(self, caller: Caller, name: str, start_s: float, end_s: float,
+              attrs: dict[str, Any], status: str = "ok", error: str | None = None,
+              parent_id: str | None = None) -> SpanRecord:  # fmt: skip
+        return to_record(
+            trace_id=caller.trace_id,
+            span_id=secrets.token_hex(8),
+            parent_id=parent_id,
+            project=caller.project,
+            name=name,
+            start_ns=int(start_s * 1e9),
+            end_ns=int(end_s * 1e9),
+            status=status,
+            status_message=error,
             attrs=attrs,
+            events=[],
+            limits=self.tracing.limits,
+            policy=self.tracing.policy(caller.project),
+        )
+
+    def _spans(self, f: _Finished) -> list[SpanRecord]:
+        st, caller = f.st, f.st.caller
+        attrs = self._attrs(st, f.gen, f.error, f.cost, f.usage, f.model, f.ttft_ms, f.stopped)
+        route = st.route.name if st.route else (st.model or "unknown")
+        error = f.error
+        main = self._span(
+            caller, f"{st.operation} {route}", st.start_s, f.end_s, attrs,
             status="error" if error else "ok",
             error=f"{error.type}: {error.message}" if error else None,
             parent_id=caller.parent_span_id,
-        )
+        )  # fmt: skip
+        out = [main]
         for name, stage, start, stop, verdict in st.hook_spans:
-            self.spans.span(
-                caller,
-                name=f"guardrail {name} ({stage})",
-                start_s=start,
-                end_s=stop,
-                attrs={
-                    "shipyard.span.kind": "guardrail",
-                    "shipyard.guardrail.name": name,
-                    "shipyard.guardrail.stage": stage,
-                    "shipyard.guardrail.verdict": verdict.action,
-                    "shipyard.guardrail.message": verdict.message or None,
-                    "shipyard.guardrail.detail": jsonable(verdict.detail)
-                    if verdict.detail
-                    else None,
-                    "shipyard.guardrail.latency_ms": (stop - start) * 1000,
-                },
-                parent_id=span_id,
-            )
-        target = st.target
-        self.ledger.record(
-            UsageRecord(
-                id=new_id(),
-                time_ms=now_ms(),
-                key_id=caller.key_id,
-                tenant=caller.tenant,
-                feature=caller.feature,
-                user_id=caller.user,
-                session_id=caller.session,
-                route=route[:300],
-                route_version=st.route.version if st.route else None,
-                upstream=target.upstream if target else None,
-                model=(model or (gen.model if gen else None) or (target.model if target else None)),
-                operation=st.operation,
-                status="error" if error else "ok",
-                error_type=error.type if error else None,
-                cache=st.cache,
-                input_tokens=usage.input_tokens,
-                output_tokens=usage.output_tokens,
-                cached_input_tokens=usage.cached_input_tokens,
-                cost_usd=cost,
-                latency_ms=latency_ms,
-                ttft_ms=ttft_ms,
-                attempts=len(st.attempts),
-                trace_id=caller.trace_id,
-            )
+            hook_attrs = {
+                "shipyard.span.kind": "guardrail",
+                "shipyard.guardrail.name": name,
+                "shipyard.guardrail.stage": stage,
+                "shipyard.guardrail.verdict": verdict.action,
+                "shipyard.guardrail.message": verdict.message or None,
+                "shipyard.guardrail.detail": jsonable(verdict.detail) if verdict.detail else None,
+                "shipyard.guardrail.latency_ms": (stop - start) * 1000,
+            }
+            out.append(self._span(caller, f"guardrail {name} ({stage})", start, stop,
+                                  hook_attrs, parent_id=main.span_id))  # fmt: skip
+        return out
+
+    def _usage_row(self, f: _Finished) -> UsageRecord:
+        st, caller, target, gen = f.st, f.st.caller, f.st.target, f.gen
+        route = st.route.name if st.route else (st.model or "unknown")
+        return UsageRecord(
+            id=new_id(),
+            time_ms=int(f.end_s * 1000),
+            key_id=caller.key_id,
+            tenant=caller.tenant,
+            feature=caller.feature,
+            user_id=caller.user,
+            session_id=caller.session,
+            route=route[:300],
+            route_version=st.route.version if st.route else None,
+            upstream=target.upstream if target else None,
+            model=f.model or (gen.model if gen else None) or (target.model if target else None),
+            operation=st.operation,
+            status="error" if f.error else "ok",
+            error_type=f.error.type if f.error else None,
+            cache=st.cache,
+            input_tokens=f.usage.input_tokens,
+            output_tokens=f.usage.output_tokens,
+            cached_input_tokens=f.usage.cached_input_tokens,
+            cost_usd=f.cost,
+            latency_ms=f.latency_ms,
+            ttft_ms=f.ttft_ms,
+            attempts=len(st.attempts),
+            trace_id=caller.trace_id,
         )
 
     def _attrs(

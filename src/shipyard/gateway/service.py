@@ -59,7 +59,7 @@ from shipyard.gateway.schemas import (
 )
 from shipyard.gateway.semantic import SemanticCache
 from shipyard.gateway.streaming import StreamRun
-from shipyard.gateway.telemetry import Caller, SpanSink
+from shipyard.gateway.telemetry import Caller
 from shipyard.registry.service import RegistryService
 from shipyard.store.db import Database
 from shipyard.tracing.service import TracingService
@@ -94,7 +94,7 @@ class GatewayService:
         gs = settings.gateway
         self.config = GatewayConfig(db, registry, Secrets(settings.secret_key()))
         self.prices = PriceTable(gs.gateway_prices_file)
-        self.http = HttpPool(gs.gateway_max_connections)
+        self.http = HttpPool(gs.gateway_max_connections, trust_env=gs.gateway_use_env_proxy)
         self.ctx = ProviderContext(self.http, settings)
         self.ledger = UsageLedger(db)
         self.limiter = Limiter()
@@ -102,9 +102,8 @@ class GatewayService:
         self.cache = ResponseCache(gs.gateway_cache_max_entries)
         self.semantic = SemanticCache(self.ctx, gs.gateway_cache_max_entries)
         self.health = Health()
-        self.spans = SpanSink(tracing)
         self.recorder = Recorder(
-            settings, self.spans, self.ledger, self.limiter, self.budgets, self._subjects
+            settings, tracing, self.ledger, self.limiter, self.budgets, self._subjects
         )
         self.rng = random.Random()
         self._snap: Snapshot | None = None
@@ -154,7 +153,7 @@ class GatewayService:
         self.refresh()
 
     async def close(self) -> None:
-        self.spans.flush()
+        await asyncio.to_thread(self.recorder.flush)
         await self.http.close()
         for _, provider in self._providers.values():
             await provider.close()

@@ -3,20 +3,14 @@ the serving path) and a row in the usage ledger."""
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-import threading
 import time
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from shipyard.core.errors import PermissionDenied
-from shipyard.tracing.mapping import to_record
-from shipyard.tracing.records import SpanRecord
-from shipyard.tracing.service import TracingService
 
 FLUSH_AFTER_S = 0.02
 FLUSH_AT = 512
@@ -93,75 +87,6 @@ def _cap(value: str | None) -> str | None:
     if value is None or not str(value).strip():
         return None
     return str(value).strip()[:200]
-
-
-class SpanSink:
-    """Collects the gateway's spans and hands them to the tracing writer in small batches,
-    so a call never waits for the database."""
-
-    def __init__(self, tracing: TracingService) -> None:
-        self.tracing = tracing
-        self._buf: list[SpanRecord] = []
-        self._scheduled: asyncio.TimerHandle | None = None
-        self._lock = threading.Lock()
-        self._last: Future[int] | None = None
-
-    def span(
-        self,
-        caller: Caller,
-        *,
-        name: str,
-        start_s: float,
-        end_s: float,
-        attrs: dict[str, Any],
-        status: str = "ok",
-        error: str | None = None,
-        parent_id: str | None = None,
-        span_id: str | None = None,
-    ) -> str:
-        span_id = span_id or _hex(8)
-        record = to_record(
-            trace_id=caller.trace_id,
-            span_id=span_id,
-            parent_id=parent_id,
-            project=caller.project,
-            name=name,
-            start_ns=int(start_s * 1e9),
-            end_ns=int(end_s * 1e9),
-            status=status,
-            status_message=error,
-            attrs=attrs,
-            events=[],
-            limits=self.tracing.limits,
-            policy=self.tracing.policy(caller.project),
-        )
-        with self._lock:
-            self._buf.append(record)
-            full = len(self._buf) >= FLUSH_AT
-            schedule = not full and self._scheduled is None
-        if full:
-            self.flush()
-        elif schedule:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                self.flush()
-            else:
-                with self._lock:
-                    self._scheduled = loop.call_later(FLUSH_AFTER_S, self.flush)
-        return span_id
-
-    def flush(self) -> Future[int] | None:
-        """Hand the collected spans to the writer; the future resolves once they are stored."""
-        with self._lock:
-            if self._scheduled is not None:
-                self._scheduled.cancel()
-                self._scheduled = None
-            batch, self._buf = self._buf, []
-            if batch:
-                # the writer stores batches in order: the newest one done means all are
-                self._last = self.tracing.submit(batch)
-            return self._last
 
 
 def now_s() -> float:

@@ -244,7 +244,7 @@ async def usage(
     q = UsageQuery(since_ms=since_ms, until_ms=until_ms, group_by=groups, tenant=tenant,
                    key_id=key_id, route=route)  # fmt: skip
     gw = _gateway(request)
-    await run_in_threadpool(gw.ledger.flush)
+    await run_in_threadpool(gw.recorder.flush)
     return await run_in_threadpool(gw.ledger.report, q)
 
 

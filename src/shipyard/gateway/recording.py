@@ -34,7 +34,8 @@ from shipyard.tracing.records import SpanRecord
 from shipyard.tracing.service import TracingService
 
 log = logging.getLogger("shipyard.gateway")
-BATCH = 1000
+BATCH = 5000
+LINGER_S = 0.1
 
 
 @dataclass(slots=True)
@@ -109,6 +110,7 @@ class Recorder:
         self._subjects = subjects
         self._queue: queue.SimpleQueue[_Finished | None] = queue.SimpleQueue()
         self._cond = threading.Condition()
+        self._hurry = threading.Event()
         self._queued = 0
         self._done = 0
         self._last: Future[int] | None = None
@@ -146,6 +148,7 @@ class Recorder:
         span writer) resolves once they are stored. The ledger is flushed too."""
         with self._cond:
             target = self._queued
+            self._hurry.set()
             self._cond.wait_for(lambda: self._done >= target, timeout_s)
             last = self._last
         self.ledger.flush()
@@ -153,6 +156,7 @@ class Recorder:
 
     def close(self) -> None:
         if self._thread is not None:
+            self._hurry.set()
             self._queue.put(None)
             self._thread.join(30)
             self._thread = None
@@ -162,6 +166,10 @@ class Recorder:
             first = self._queue.get()
             if first is None:
                 return
+            # linger a little so calls share a batch (one transaction for many calls costs a
+            # fraction of one each); flush() cuts it short
+            self._hurry.wait(LINGER_S)
+            self._hurry.clear()
             batch = [first]
             stop = False
             while len(batch) < BATCH:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-from shipyard.core.errors import PermissionDenied
+from shipyard.core.errors import InvalidInput, PermissionDenied
+from shipyard.core.identity import Actor
 
 FLUSH_AFTER_S = 0.02
 FLUSH_AT = 512
@@ -81,6 +83,45 @@ class Caller:
         if self.tags:
             attrs["shipyard.tags"] = self.tags
         return attrs
+
+
+HEADER_MAX = 200
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is None or not value.strip():
+        return None
+    if len(value) > HEADER_MAX:
+        raise InvalidInput(f"{name} is longer than {HEADER_MAX} characters", param=name)
+    return value.strip()
+
+
+def caller_from(headers: Mapping[str, str], actor: Actor, default_project: str) -> Caller:
+    """Who calls (the key), for whom (X-Shipyard-Tenant, -Feature, -User, -Session) and where
+    the call's spans go (``traceparent`` joins the caller's trace; X-Shipyard-Project).
+    ``headers`` has lower-case names."""
+    tenant = _header(headers, "x-shipyard-tenant")
+    if actor.tenant is not None:
+        if tenant is not None and tenant != actor.tenant:
+            raise PermissionDenied(
+                f"this key belongs to tenant {actor.tenant!r} and cannot act for {tenant!r}"
+            )
+        tenant = actor.tenant
+    caller = Caller(
+        key_id=actor.key_id,
+        actor_name=actor.name,
+        tenant=tenant,
+        feature=_header(headers, "x-shipyard-feature"),
+        user=_header(headers, "x-shipyard-user"),
+        session=_header(headers, "x-shipyard-session"),
+        project=_header(headers, "x-shipyard-project") or default_project,
+        bound_tenant=actor.tenant is not None,
+    )
+    parent = parse_traceparent(headers.get("traceparent"))
+    if parent is not None:
+        caller.trace_id, caller.parent_span_id = parent
+    return caller
 
 
 def _cap(value: str | None) -> str | None:

@@ -14,7 +14,8 @@ from shipyard import __version__
 from shipyard.core.settings import Settings
 from shipyard.platform import Platform
 from shipyard.server import errors
-from shipyard.server.middleware import BodyLimit, HttpMetrics
+from shipyard.server.fastpath import GatewayFastPath
+from shipyard.server.middleware import BodyLimit, HttpCounters, HttpMetrics
 from shipyard.server.routers import admin, gateway, health, registry, tracing, tracking
 
 log = logging.getLogger("shipyard.server")
@@ -87,11 +88,19 @@ def create_app(settings: Settings, *, platform: Platform | None = None) -> FastA
     for module in (health, tracking, registry, tracing, admin, gateway):
         app.include_router(module.router)
     app.include_router(gateway.api)
-    app.add_middleware(HttpMetrics, registry=plat.metrics)
+    counters = HttpCounters(plat.metrics)
+    app.add_middleware(HttpMetrics, counters=counters)
     app.add_middleware(
         BodyLimit,
         limit=settings.server.max_body_bytes,
         large_limit=settings.server.max_artifact_bytes,
         large=_is_upload,
+    )
+    app.add_middleware(
+        GatewayFastPath,
+        platform=plat,
+        auth_required=app.state.auth_required,
+        max_body_bytes=settings.server.max_body_bytes,
+        counters=counters,
     )
     return app

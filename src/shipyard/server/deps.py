@@ -16,32 +16,34 @@ def platform(request: Request) -> Platform:
     return p
 
 
-def _presented_key(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if header:
-        scheme, _, value = header.partition(" ")
+def presented_key(authorization: str | None, x_api_key: str | None) -> str | None:
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise Unauthenticated("use 'Authorization: Bearer <key>'")
         return value.strip()
-    return request.headers.get("x-api-key")
+    return x_api_key
+
+
+def actor_for(key: str | None, p: Platform, auth_required: bool) -> Actor:
+    """The actor behind a presented key (or none)."""
+    if key and not auth_required and not key.startswith(KEY_PREFIX):
+        # Without required auth (loopback), a placeholder key ("sk-...", which OpenAI
+        # clients insist on sending) is no key at all.
+        key = None
+    if key:
+        return p.admin.authenticate(key)
+    if auth_required:
+        raise Unauthenticated("an API key is required: send 'Authorization: Bearer <key>'")
+    return ANONYMOUS
 
 
 def current_actor(request: Request) -> Actor:
     cached = getattr(request.state, "actor", None)
     if cached is not None:
         return cached
-    key = _presented_key(request)
-    p = platform(request)
-    if key and not request.app.state.auth_required and not key.startswith(KEY_PREFIX):
-        # Without required auth (loopback), a placeholder key ("sk-...", which OpenAI
-        # clients insist on sending) is no key at all.
-        key = None
-    if key:
-        actor = p.admin.authenticate(key)
-    elif request.app.state.auth_required:
-        raise Unauthenticated("an API key is required: send 'Authorization: Bearer <key>'")
-    else:
-        actor = ANONYMOUS
+    key = presented_key(request.headers.get("authorization"), request.headers.get("x-api-key"))
+    actor = actor_for(key, platform(request), request.app.state.auth_required)
     request.state.actor = actor
     return actor
 

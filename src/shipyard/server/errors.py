@@ -130,15 +130,21 @@ def install(app: FastAPI) -> None:
         )
 
 
-def shipyard_error_response(path: str, exc: ShipyardError) -> JSONResponse:
-    resp = JSONResponse(
-        error_body(path, exc.status, exc.type, exc.message, exc.details), status_code=exc.status
-    )
+def error_headers(exc: ShipyardError) -> dict[str, str]:
+    headers: dict[str, str] = {}
     if exc.status == 401:
-        resp.headers["WWW-Authenticate"] = "Bearer"
+        headers["WWW-Authenticate"] = "Bearer"
     retry = exc.details.get("retry_after_s")
     if isinstance(retry, int | float):
-        resp.headers["Retry-After"] = str(max(1, math.ceil(retry)))
+        headers["Retry-After"] = str(max(1, math.ceil(retry)))
     if exc.type == "BudgetExceeded":
-        resp.headers["x-should-retry"] = "false"  # retrying before the period ends is futile
-    return resp
+        headers["x-should-retry"] = "false"  # retrying before the period ends is futile
+    return headers
+
+
+def shipyard_error_response(path: str, exc: ShipyardError) -> JSONResponse:
+    return JSONResponse(
+        error_body(path, exc.status, exc.type, exc.message, exc.details),
+        status_code=exc.status,
+        headers=error_headers(exc),
+    )

@@ -91,17 +91,28 @@ async def _reject(send: Send, status: int, type_: str, message: str, path: str) 
     await send({"type": "http.response.body", "body": body})
 
 
-class HttpMetrics:
+class HttpCounters:
     """Requests and latency by method, route template (bounded) and status."""
 
-    def __init__(self, app: ASGIApp, *, registry: Registry) -> None:
-        self.app = app
+    def __init__(self, registry: Registry) -> None:
         self.requests = registry.counter(
             "shipyard_http_requests_total", "HTTP requests.", ["method", "route", "status"]
         )
         self.latency = registry.histogram(
             "shipyard_http_request_duration_seconds", "HTTP request latency.", ["method", "route"]
         )
+
+    def observe(self, method: str, template: str, status: int, seconds: float) -> None:
+        self.requests.inc(1, method, template, str(status))
+        self.latency.observe(seconds, method, template)
+
+
+class HttpMetrics:
+    """Counts every request in :class:`HttpCounters`."""
+
+    def __init__(self, app: ASGIApp, *, counters: HttpCounters) -> None:
+        self.app = app
+        self.counters = counters
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -122,5 +133,4 @@ class HttpMetrics:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             method = scope.get("method", "")
-            self.requests.inc(1, method, template, str(status))
-            self.latency.observe(time.perf_counter() - start, method, template)
+            self.counters.observe(method, template, status, time.perf_counter() - start)

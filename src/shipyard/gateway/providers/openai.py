@@ -9,6 +9,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+from yarl import URL
 
 from shipyard.gateway.providers.base import Call, Failure, Provider, ProviderOptions, register
 from shipyard.gateway.schemas import (
@@ -66,18 +67,29 @@ class OpenAIProvider(Provider):
     supports_tools = True
     operations = frozenset({"chat", "text_completion", "embeddings"})
 
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self._urls: dict[str, URL] = {}
+        self._header_cache: dict[str, str] | None = None
+
     def _headers(self) -> dict[str, str]:
+        if self._header_cache is not None:
+            return self._header_cache
         headers = {"content-type": "application/json", **self.options.headers}
         if self.api_key:
             headers["authorization"] = f"Bearer {self.api_key}"
         org = getattr(self.options, "organization", None)
         if org:
             headers["openai-organization"] = org
+        self._header_cache = headers
         return headers
 
-    def _url(self, operation: str) -> str:
-        base = (self.options.base_url or "").rstrip("/")
-        return base + PATHS[operation]
+    def _url(self, operation: str) -> URL:
+        found = self._urls.get(operation)
+        if found is None:  # parsed once per upstream, not on every call
+            base = (self.options.base_url or "").rstrip("/")
+            found = self._urls[operation] = URL(base + PATHS[operation])
+        return found
 
     def _body(self, call: Call, model: str, stream: bool = False) -> bytes:
         body = {k: v for k, v in call.raw.items() if k not in GATEWAY_ONLY}

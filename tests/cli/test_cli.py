@@ -198,6 +198,24 @@ def test_demo_fills_a_fresh_home_and_serves_it(tmp_path: Path) -> None:
             assert len(predictions) == 40
             span = client.tracing.get_trace(predictions[0].trace_id).spans[0]
             assert span.kind == "model" and 0.0 <= float(span.output or "nan") <= 1.0
+            # the gateway: the local model behind a route, a key with a budget, traced calls
+            from shipyard.gateway.ledger import UsageQuery
+
+            usage = client.gateway.usage(UsageQuery(group_by=["route"]))
+            by_route = {ln.group["route"]: ln for ln in usage.lines}
+            assert by_route["assistant"].requests == 8 and by_route["assistant"].cache_hits == 2
+            assert by_route["embed"].requests == 1
+            key = (tmp_path / "demo-home" / "demo-app.key").read_text().strip()
+            import openai
+
+            with openai.OpenAI(base_url=f"{url}/v1", api_key=key, max_retries=0) as llm:
+                raw = llm.chat.completions.with_raw_response.create(
+                    model="assistant", temperature=0, max_tokens=8,
+                    messages=[{"role": "user", "content": "Say hello."}])  # fmt: skip
+                assert raw.parse().choices[0].message.content
+                assert raw.headers["x-shipyard-route"] == "assistant"
+            limits = {(x.scope, x.subject): x for x in client.gateway.list_limits()}
+            assert any(s == "key" and x.daily_usd == 0.05 for (s, _), x in limits.items())
     finally:
         proc.terminate()
         proc.wait(30)

@@ -277,14 +277,6 @@ def _register(client: Client, ordered: list[tuple[str, float]]) -> None:
             ],
         },
     )
-    reg.create_version(
-        "default-chat",
-        kind=Kind.route,
-        payload={
-            "model": "chat",
-            "targets": [{"provider": "local", "model": "gemma3-270m", "weight": 1}],
-        },
-    )
 
 
 def _trace_predictions(client: Client, rows: Any) -> None:

@@ -6,6 +6,7 @@ once for the serving path, which keeps it in memory and re-reads it every few se
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -35,6 +36,7 @@ from shipyard.registry.service import RegistryService
 from shipyard.store.db import Database
 
 Scope = Literal["key", "tenant"]
+log = logging.getLogger("shipyard.gateway")
 
 
 class Secrets:
@@ -294,7 +296,10 @@ class GatewayConfig:
     def _routes(self) -> dict[str, tuple[int, RouteConfig]]:
         out = {}
         for name, (version, payload) in self.registry.deployed(Kind.route).items():
-            out[name] = (version, parse_route(payload, name))
+            try:
+                out[name] = (version, parse_route(payload, name))
+            except InvalidInput as exc:  # one bad route must not take the others down
+                log.error("route %s version %s is not served: %s", name, version, exc.message)
         return out
 
     def list_routes(self) -> list[RouteInfo]:

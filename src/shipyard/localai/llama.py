@@ -55,34 +55,49 @@ class LlamaEngine:
         self._jobs: queue.Queue[Job | None] = queue.Queue(maxsize=max_queue)
         self._llama: Any = None
         self._load_lock = threading.Lock()
+        self._loaded = threading.Event()
+        self._load_error: Exception | None = None
         self._thread: threading.Thread | None = None
 
     # -- loading ------------------------------------------------------------------------------
 
     def load(self) -> Any:
+        """The model, loaded by the worker thread that will run it: llama.cpp's compute
+        threads then belong to one thread, and a warm-up decode sets up its buffers."""
         with self._load_lock:
-            if self._llama is None:
+            if self._thread is None:
                 try:
-                    from llama_cpp import Llama
+                    import llama_cpp  # noqa: F401
                 except ImportError:
                     raise MissingModel(
                         "llama-cpp-python is not installed: pip install 'shipyard[llm]'"
                     ) from None
-                llama = Llama(
-                    model_path=self.path,
-                    n_ctx=self.n_ctx,
-                    n_threads=self.threads,
-                    n_threads_batch=self.threads,
-                    verbose=False,
-                )
-                llama.create_completion("Hello", max_tokens=1)  # first decode sets up buffers
-                self._llama = llama
-            if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._work, name="shipyard-llama", daemon=True
                 )
                 self._thread.start()
-            return self._llama
+        self._loaded.wait()
+        if self._load_error is not None:
+            raise self._load_error
+        return self._llama
+
+    def _open(self) -> None:
+        from llama_cpp import Llama
+
+        try:
+            llama = Llama(
+                model_path=self.path,
+                n_ctx=self.n_ctx,
+                n_threads=self.threads,
+                n_threads_batch=self.threads,
+                verbose=False,
+            )
+            llama.create_completion("Hello", max_tokens=1)
+            self._llama = llama
+        except Exception as exc:
+            self._load_error = exc
+        finally:
+            self._loaded.set()
 
     async def ready(self) -> None:
         """Load the model off the event loop (the first call takes about a second)."""
@@ -143,6 +158,9 @@ class LlamaEngine:
             job.cancelled.set()
 
     def _work(self) -> None:
+        self._open()
+        if self._llama is None:
+            return
         while True:
             job = self._jobs.get()
             if job is None:

@@ -247,10 +247,6 @@ def main() -> None:
             procs.append(up)
             shipyard, sy_url, key = setup_shipyard(work, up_port)
             procs.append(shipyard)
-            local = (0.0, 0.0)
-            if not args.skip_local:
-                print("local model: llama-cpp-python directly, then through the gateway ...")
-                local = local_tokens(sy_url, key, args.local_tokens, args.local_runs)
             print("starting the LiteLLM proxy ...")
             litellm, ll_url = start_litellm(work, up_port)
             procs.append(litellm)
@@ -272,6 +268,11 @@ def main() -> None:
             for name, (port, headers) in paths.items():
                 rps[name] = throughput(port, headers, args.concurrency, args.seconds)
                 print(f"  {name}: {rps[name]:.0f} requests/s at concurrency {args.concurrency}")
+            stop(litellm)
+            local = (0.0, 0.0)
+            if not args.skip_local:  # last: a loaded model would share the CPU with the rest
+                print("local model: llama-cpp-python directly and through the gateway ...")
+                local = local_tokens(sy_url, key, args.local_tokens, args.local_runs)
         finally:
             for p in reversed(procs):
                 stop(p)

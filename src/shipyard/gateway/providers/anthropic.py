@@ -16,7 +16,7 @@ import orjson
 
 from shipyard.core.ids import new_id
 from shipyard.gateway.providers.base import Call, Failure, Provider, ProviderOptions, register
-from shipyard.gateway.providers.openai import error_detail, retry_after
+from shipyard.gateway.providers.openai import status_failure, translated
 from shipyard.gateway.schemas import ChatRequest, Chunk, Generation, Message, Usage
 
 API_VERSION = "2023-06-01"
@@ -182,25 +182,14 @@ class AnthropicProvider(Provider):
         return (self.options.base_url or "").rstrip("/") + "/v1/messages"
 
     async def generate(self, call: Call, model: str) -> Generation:
-        try:
-            async with self.ctx.http.session().post(
-                self._url(), data=self._request(call, model, False), headers=self._headers(),
-                timeout=aiohttp.ClientTimeout(total=call.timeout_s),
-            ) as resp:  # fmt: skip
-                payload = await resp.read()
-                if resp.status != 200:
-                    detail, code = error_detail(payload)
-                    raise Failure.from_status(
-                        self.name, resp.status, detail, code=code,
-                        retry_after_s=retry_after(resp.headers),
-                    )  # fmt: skip
-        except TimeoutError:
-            raise Failure(
-                f"upstream {self.name!r} did not answer within {call.timeout_s:g} s",
-                retryable=True, timeout=True,
-            ) from None  # fmt: skip
-        except aiohttp.ClientError as exc:
-            raise Failure(f"cannot reach upstream {self.name!r}: {exc}", retryable=True) from None
+        timeout = aiohttp.ClientTimeout(total=call.timeout_s)
+        async with translated(self.name, call.timeout_s), self.ctx.http.session().post(
+            self._url(), data=self._request(call, model, False), headers=self._headers(),
+            timeout=timeout,
+        ) as resp:  # fmt: skip
+            payload = await resp.read()
+            if resp.status != 200:
+                raise status_failure(self.name, resp.status, payload, resp.headers)
         try:
             data = orjson.loads(payload)
             blocks = data["content"]
@@ -247,26 +236,15 @@ class AnthropicProvider(Provider):
         timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=call.timeout_s, sock_read=call.timeout_s
         )
-        try:
-            async with self.ctx.http.session().post(
-                self._url(), data=self._request(call, model, True), headers=self._headers(),
-                timeout=timeout,
-            ) as resp:  # fmt: skip
-                if resp.status != 200:
-                    detail, code = error_detail(await resp.read())
-                    raise Failure.from_status(
-                        self.name, resp.status, detail, code=code,
-                        retry_after_s=retry_after(resp.headers),
-                    )  # fmt: skip
-                async for chunk in _StreamMapper(self.name, call, model).run(resp):
-                    yield chunk
-        except TimeoutError:
-            raise Failure(
-                f"upstream {self.name!r} went quiet for {call.timeout_s:g} s mid-stream",
-                retryable=True, timeout=True,
-            ) from None  # fmt: skip
-        except aiohttp.ClientError as exc:
-            raise Failure(f"upstream {self.name!r} stream broke: {exc}", retryable=True) from None
+        async with translated(self.name, call.timeout_s, stream=True), self.ctx.http.session(
+        ).post(
+            self._url(), data=self._request(call, model, True), headers=self._headers(),
+            timeout=timeout,
+        ) as resp:  # fmt: skip
+            if resp.status != 200:
+                raise status_failure(self.name, resp.status, await resp.read(), resp.headers)
+            async for chunk in _StreamMapper(self.name, call, model).run(resp):
+                yield chunk
 
 
 class _StreamMapper:

@@ -4,6 +4,7 @@ chunk by chunk."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -50,6 +51,29 @@ def error_detail(body: bytes) -> tuple[str, str | None]:
 
 def _str(v: Any) -> str | None:
     return str(v) if v is not None else None
+
+
+def status_failure(upstream: str, status: int, payload: bytes, headers: Any) -> Failure:
+    """The failure for a non-200 answer, with the upstream's own message and Retry-After."""
+    detail, code = error_detail(payload)
+    return Failure.from_status(
+        upstream, status, detail, code=code, retry_after_s=retry_after(headers)
+    )
+
+
+@contextlib.asynccontextmanager
+async def translated(upstream: str, timeout_s: float, stream: bool = False) -> AsyncIterator[None]:
+    """Timeouts and connection errors of an upstream call, as retryable failures."""
+    try:
+        yield
+    except TimeoutError:
+        what = "went quiet for" if stream else "did not answer within"
+        raise Failure(
+            f"upstream {upstream!r} {what} {timeout_s:g} s", retryable=True, timeout=True
+        ) from None
+    except aiohttp.ClientError as exc:
+        what = "stream broke" if stream else "cannot be reached"
+        raise Failure(f"upstream {upstream!r} {what}: {exc}", retryable=True) from None
 
 
 def retry_after(headers: Any) -> float | None:
@@ -104,28 +128,13 @@ class OpenAIProvider(Provider):
 
     async def _post(self, call: Call, model: str) -> dict[str, Any]:
         timeout = aiohttp.ClientTimeout(total=call.timeout_s)
-        try:
-            async with self.ctx.http.session().post(
-                self._url(call.operation),
-                data=self._body(call, model),
-                headers=self._headers(),
-                timeout=timeout,
-            ) as resp:
-                payload = await resp.read()
-                if resp.status != 200:
-                    detail, code = error_detail(payload)
-                    raise Failure.from_status(
-                        self.name, resp.status, detail, code=code,
-                        retry_after_s=retry_after(resp.headers),
-                    )  # fmt: skip
-        except TimeoutError:
-            raise Failure(
-                f"upstream {self.name!r} did not answer within {call.timeout_s:g} s",
-                retryable=True,
-                timeout=True,
-            ) from None
-        except aiohttp.ClientError as exc:
-            raise Failure(f"cannot reach upstream {self.name!r}: {exc}", retryable=True) from None
+        async with translated(self.name, call.timeout_s), self.ctx.http.session().post(
+            self._url(call.operation), data=self._body(call, model), headers=self._headers(),
+            timeout=timeout,
+        ) as resp:  # fmt: skip
+            payload = await resp.read()
+            if resp.status != 200:
+                raise status_failure(self.name, resp.status, payload, resp.headers)
         try:
             data = orjson.loads(payload)
         except orjson.JSONDecodeError:
@@ -165,29 +174,15 @@ class OpenAIProvider(Provider):
         timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=call.timeout_s, sock_read=call.timeout_s
         )
-        try:
-            async with self.ctx.http.session().post(
-                self._url(call.operation),
-                data=self._body(call, model, stream=True),
-                headers=self._headers(),
-                timeout=timeout,
-            ) as resp:
-                if resp.status != 200:
-                    detail, code = error_detail(await resp.read())
-                    raise Failure.from_status(
-                        self.name, resp.status, detail, code=code,
-                        retry_after_s=retry_after(resp.headers),
-                    )  # fmt: skip
-                async for chunk in self._events(resp, call):
-                    yield chunk
-        except TimeoutError:
-            raise Failure(
-                f"upstream {self.name!r} went quiet for {call.timeout_s:g} s mid-stream",
-                retryable=True,
-                timeout=True,
-            ) from None
-        except aiohttp.ClientError as exc:
-            raise Failure(f"upstream {self.name!r} stream broke: {exc}", retryable=True) from None
+        async with translated(self.name, call.timeout_s, stream=True), self.ctx.http.session(
+        ).post(
+            self._url(call.operation), data=self._body(call, model, stream=True),
+            headers=self._headers(), timeout=timeout,
+        ) as resp:  # fmt: skip
+            if resp.status != 200:
+                raise status_failure(self.name, resp.status, await resp.read(), resp.headers)
+            async for chunk in self._events(resp, call):
+                yield chunk
 
     async def _events(self, resp: aiohttp.ClientResponse, call: Call) -> AsyncIterator[Chunk]:
         chat = call.operation == "chat"

@@ -358,7 +358,7 @@ class GatewayService:
         conf = snap.upstreams.get(first.upstream)
         if conf is not None and conf.provider == "local":
             engine = self.ctx.resources.get(f"llama:{first.model}")
-            if engine is not None and getattr(engine, "_llama", None) is not None:
+            if engine is not None and engine.loaded:  # the model's own tokenizer, once loaded
                 return engine.count_tokens
         return estimate_tokens
 

@@ -99,6 +99,10 @@ class LlamaEngine:
         finally:
             self._loaded.set()
 
+    @property
+    def loaded(self) -> bool:
+        return self._llama is not None
+
     async def ready(self) -> None:
         """Load the model off the event loop (the first call takes about a second)."""
         if self._llama is None or self._thread is None:

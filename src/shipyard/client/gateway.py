@@ -11,6 +11,7 @@ from shipyard.gateway.api import GatewayAPI
 from shipyard.gateway.config import ApplyReport, Limit, LimitSpec, Scope
 from shipyard.gateway.ledger import UsageQuery, UsageReport
 from shipyard.gateway.routes import RouteConfig, RouteInfo, Upstream, UpstreamIn
+from shipyard.gateway.telemetry import CONTEXT_HEADERS
 
 BASE = "/api/v1/gateway"
 
@@ -19,20 +20,15 @@ def _q(part: str) -> str:
     return quote(part, safe="")
 
 
-HEADERS = {"tenant": "X-Shipyard-Tenant", "feature": "X-Shipyard-Feature",
-           "user": "X-Shipyard-User", "session": "X-Shipyard-Session",
-           "project": "X-Shipyard-Project"}  # fmt: skip
-
-
 class RemoteGateway(GatewayAPI):
     def __init__(self, transport: Transport) -> None:
         self.t = transport
 
     def _post(self, path: str, body: dict[str, Any], context: dict[str, str | None]) -> Any:
-        unknown = set(context) - set(HEADERS)
+        unknown = set(context) - set(CONTEXT_HEADERS)
         if unknown:
             raise InvalidInput(f"unknown call context: {', '.join(sorted(unknown))}")
-        headers = {HEADERS[k]: v for k, v in context.items() if v}
+        headers = {CONTEXT_HEADERS[k]: v for k, v in context.items() if v}
         return self.t.call("POST", path, json=body, headers=headers)
 
     def chat(self, body: dict[str, Any], **context: str | None) -> dict[str, Any]:

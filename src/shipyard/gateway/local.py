@@ -16,7 +16,7 @@ from shipyard.gateway.config import ApplyReport, Limit, LimitSpec, Scope
 from shipyard.gateway.ledger import UsageQuery, UsageReport
 from shipyard.gateway.routes import RouteConfig, RouteInfo, Upstream, UpstreamIn
 from shipyard.gateway.service import Answer, GatewayService
-from shipyard.gateway.telemetry import Caller
+from shipyard.gateway.telemetry import CONTEXT_HEADERS, Caller, caller_from
 
 T = TypeVar("T")
 
@@ -48,18 +48,12 @@ class LocalGateway(GatewayAPI):
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
     def _caller(self, context: dict[str, str | None]) -> Caller:
-        unknown = set(context) - {"tenant", "feature", "user", "session", "project"}
+        """The same caller an HTTP request with the matching X-Shipyard-* headers makes."""
+        unknown = set(context) - set(CONTEXT_HEADERS)
         if unknown:
             raise InvalidInput(f"unknown call context: {', '.join(sorted(unknown))}")
-        return Caller(
-            key_id=self.actor.key_id,
-            actor_name=self.actor.name,
-            tenant=context.get("tenant") or self.actor.tenant,
-            feature=context.get("feature"),
-            user=context.get("user"),
-            session=context.get("session"),
-            project=context.get("project") or self.service.settings.gateway.gateway_project,
-        )
+        headers = {CONTEXT_HEADERS[k]: v for k, v in context.items() if v}
+        return caller_from(headers, self.actor, self.service.settings.gateway.gateway_project)
 
     def chat(self, body: dict[str, Any], **context: str | None) -> dict[str, Any]:
         if body.get("stream"):

@@ -1,10 +1,9 @@
-"""What the gateway records about each call: spans through the tracing service (batched off
-the serving path) and a row in the usage ledger."""
+"""Who a gateway call is for (the caller, from the key and the X-Shipyard-* headers) and the
+trace it joins."""
 
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,9 +12,6 @@ import orjson
 
 from shipyard.core.errors import InvalidInput, PermissionDenied
 from shipyard.core.identity import Actor
-
-FLUSH_AFTER_S = 0.02
-FLUSH_AT = 512
 
 
 def _hex(nbytes: int) -> str:
@@ -86,6 +82,14 @@ class Caller:
 
 
 HEADER_MAX = 200
+# call context by name → the header that carries it (lower case, as ASGI gives them)
+CONTEXT_HEADERS = {
+    "tenant": "x-shipyard-tenant",
+    "feature": "x-shipyard-feature",
+    "user": "x-shipyard-user",
+    "session": "x-shipyard-session",
+    "project": "x-shipyard-project",
+}
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -128,10 +132,6 @@ def _cap(value: str | None) -> str | None:
     if value is None or not str(value).strip():
         return None
     return str(value).strip()[:200]
-
-
-def now_s() -> float:
-    return time.time()
 
 
 def jsonable(value: Any) -> str:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -14,7 +15,7 @@ from shipyard import __version__
 from shipyard.core.settings import Settings
 from shipyard.platform import Platform
 from shipyard.server import errors
-from shipyard.server.fastpath import GatewayFastPath
+from shipyard.server.fastpath import GatewayFastPath, document
 from shipyard.server.middleware import BodyLimit, HttpCounters, HttpMetrics
 from shipyard.server.routers import admin, gateway, health, registry, tracing, tracking
 
@@ -96,6 +97,14 @@ def create_app(settings: Settings, *, platform: Platform | None = None) -> FastA
         large_limit=settings.server.max_artifact_bytes,
         large=_is_upload,
     )
+    framework_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document(framework_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(
         GatewayFastPath,
         platform=plat,

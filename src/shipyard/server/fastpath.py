@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -166,3 +167,26 @@ async def _stream(run: StreamRun, receive: Receive, send: Send) -> None:
         with contextlib.suppress(BaseException):
             await watcher
         await events.aclose()  # type: ignore[attr-defined]
+
+
+DESCRIPTIONS = {
+    "/v1/chat/completions": "OpenAI-compatible chat completions (``stream: true`` answers "
+    "with server-sent events).",
+    "/v1/completions": "OpenAI-compatible text completions.",
+    "/v1/embeddings": "OpenAI-compatible embeddings (``encoding_format`` float or base64).",
+}
+
+
+def document(schema: dict[str, Any]) -> dict[str, Any]:
+    """Add the fast-path endpoints to an OpenAPI schema."""
+    paths = schema.setdefault("paths", {})
+    for path, text in DESCRIPTIONS.items():
+        paths[path] = {"post": {
+            "tags": ["gateway"], "summary": text.split(" (")[0].rstrip("."),
+            "description": text, "operationId": "gateway_" + path.rsplit("/", 1)[-1],
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": {"type": "object"}}}},
+            "responses": {"200": {"description": "An OpenAI-shaped answer (or an event "
+                                  "stream)"}, "4XX": {"description": "An OpenAI-shaped error"}},
+        }}  # fmt: skip
+    return schema

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
-from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from shipyard.core.errors import InvalidInput
@@ -15,30 +13,11 @@ from shipyard.core.identity import Actor
 from shipyard.gateway.config import ApplyReport, Limit, LimitSpec, Scope
 from shipyard.gateway.ledger import GROUPS, UsageQuery, UsageReport
 from shipyard.gateway.routes import RouteConfig, RouteInfo, Upstream, UpstreamIn
-from shipyard.gateway.schemas import Operation
-from shipyard.gateway.service import Answer, GatewayService
-from shipyard.gateway.telemetry import Caller, caller_from
+from shipyard.gateway.service import GatewayService
 from shipyard.platform import Platform
-from shipyard.server.deps import admin, current_actor, editor, platform, viewer
+from shipyard.server.deps import admin, editor, platform, viewer
 
 router = APIRouter(tags=["gateway"])
-SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
-
-
-def _body_doc(description: str) -> dict[str, Any]:
-    return {
-        "requestBody": {
-            "required": True,
-            "description": description,
-            "content": {"application/json": {"schema": {"type": "object"}}},
-        }
-    }
-
-
-def caller_of(request: Request, gateway: GatewayService) -> Caller:
-    return caller_from(
-        request.headers, current_actor(request), gateway.settings.gateway.gateway_project
-    )
 
 
 def _gateway(request: Request) -> GatewayService:
@@ -46,37 +25,8 @@ def _gateway(request: Request) -> GatewayService:
     return p.gateway
 
 
-async def _generate(request: Request, operation: Operation) -> Response:
-    gw = _gateway(request)
-    caller = caller_of(request, gw)
-    result = await gw.generate(caller, operation, await request.body())
-    if isinstance(result, Answer):
-        return Response(orjson.dumps(result.body), media_type="application/json",
-                        headers=result.headers)  # fmt: skip
-    return StreamingResponse(
-        result.events(), media_type="text/event-stream", headers={**result.headers, **SSE_HEADERS}
-    )
-
-
-@router.post("/v1/chat/completions", openapi_extra=_body_doc("An OpenAI chat completion request"))
-async def chat_completions(request: Request) -> Response:
-    """OpenAI-compatible chat completions (``stream: true`` answers with server-sent events)."""
-    return await _generate(request, "chat")
-
-
-@router.post("/v1/completions", openapi_extra=_body_doc("An OpenAI (legacy) completion request"))
-async def completions(request: Request) -> Response:
-    """OpenAI-compatible text completions."""
-    return await _generate(request, "text_completion")
-
-
-@router.post("/v1/embeddings", openapi_extra=_body_doc("An OpenAI embeddings request"))
-async def embeddings(request: Request) -> Response:
-    """OpenAI-compatible embeddings (``encoding_format`` float or base64)."""
-    gw = _gateway(request)
-    answer = await gw.embed(caller_of(request, gw), await request.body())
-    return Response(orjson.dumps(answer.body), media_type="application/json",
-                    headers=answer.headers)  # fmt: skip
+# POST /v1/chat/completions, /v1/completions and /v1/embeddings are served by
+# server/fastpath.py, ahead of the framework; their OpenAPI entries come from there too.
 
 
 @router.get("/v1/models")

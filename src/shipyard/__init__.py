@@ -15,6 +15,7 @@ from shipyard.core.errors import (
     Unauthenticated,
     ValidationFailed,
 )
+from shipyard import prompts
 from shipyard.core.settings import Settings
 from shipyard.sdk import (
     Client,
@@ -70,6 +71,7 @@ __all__ = [
     "log_metrics",
     "log_param",
     "log_params",
+    "prompts",
     "search_runs",
     "set_client",
     "set_tag",

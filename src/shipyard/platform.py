@@ -18,7 +18,9 @@ from shipyard.tracing.service import TracingService
 from shipyard.tracking.service import TrackingService
 
 if TYPE_CHECKING:
+    from shipyard.evals.store import EvalStore
     from shipyard.gateway.service import GatewayService
+    from shipyard.prompts.service import PromptService
 
 
 class Platform:
@@ -53,6 +55,18 @@ class Platform:
         from shipyard.gateway.service import GatewayService
 
         return GatewayService(self.settings, self.db, self.registry, self.tracing)
+
+    @functools.cached_property
+    def prompts(self) -> PromptService:
+        from shipyard.prompts.service import PromptService
+
+        return PromptService(self.registry)
+
+    @functools.cached_property
+    def evals(self) -> EvalStore:
+        from shipyard.evals.store import EvalStore
+
+        return EvalStore(self.db, self.registry, self.tracking)
 
     def close(self) -> None:
         if "gateway" in self.__dict__:

@@ -29,7 +29,9 @@ from shipyard.tracking.schemas import CreateRun, MetricPoint, Run, RunPage, Sear
 from shipyard.tracking.system import collect
 
 if TYPE_CHECKING:
+    from shipyard.evals.api import EvalsAPI
     from shipyard.gateway.api import GatewayAPI
+    from shipyard.prompts.sdk import Prompts
 
 log = logging.getLogger("shipyard")
 
@@ -54,6 +56,32 @@ class Client:
         local = LocalGateway(self._platform.gateway, self._actor)
         self._closers.insert(0, local.close)  # before the platform closes under it
         return local
+
+    @functools.cached_property
+    def prompts(self) -> Prompts:
+        """Prompt versions: fetch (cached), render, complete, label, roll back, diff."""
+        from shipyard.prompts.sdk import Prompts
+
+        if self.settings.remote:
+            from shipyard.client.prompts import RemotePrompts
+
+            api: Any = RemotePrompts(self._transport)
+        else:
+            from shipyard.prompts.local import LocalPrompts
+
+            api = LocalPrompts(self._platform.prompts, self._actor)
+        return Prompts(api, self.registry, self, self.settings.prompts.prompts_cache_ttl_s)
+
+    @functools.cached_property
+    def evals(self) -> EvalsAPI:
+        """Eval sets and the stored results of eval runs."""
+        if self.settings.remote:
+            from shipyard.client.evals import RemoteEvals
+
+            return RemoteEvals(self._transport)
+        from shipyard.evals.local import LocalEvals
+
+        return LocalEvals(self._platform.evals, self._actor)
 
     def __init__(
         self,

@@ -5,13 +5,22 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+import orjson
+
 from shipyard.client.http import Transport
 from shipyard.core.errors import InvalidInput
-from shipyard.gateway.api import GatewayAPI
+from shipyard.gateway.api import GatewayAPI, Reply
 from shipyard.gateway.config import ApplyReport, Limit, LimitSpec, Scope
 from shipyard.gateway.ledger import UsageQuery, UsageReport
 from shipyard.gateway.routes import RouteConfig, RouteInfo, Upstream, UpstreamIn
-from shipyard.gateway.telemetry import CONTEXT_HEADERS
+from shipyard.gateway.schemas import Operation
+from shipyard.gateway.telemetry import context_headers
+
+PATHS = {
+    "chat": "/v1/chat/completions",
+    "text_completion": "/v1/completions",
+    "embeddings": "/v1/embeddings",
+}
 
 BASE = "/api/v1/gateway"
 
@@ -24,20 +33,15 @@ class RemoteGateway(GatewayAPI):
     def __init__(self, transport: Transport) -> None:
         self.t = transport
 
-    def _post(self, path: str, body: dict[str, Any], context: dict[str, str | None]) -> Any:
-        unknown = set(context) - set(CONTEXT_HEADERS)
-        if unknown:
-            raise InvalidInput(f"unknown call context: {', '.join(sorted(unknown))}")
-        headers = {CONTEXT_HEADERS[k]: v for k, v in context.items() if v}
-        return self.t.call("POST", path, json=body, headers=headers)
-
-    def chat(self, body: dict[str, Any], **context: str | None) -> dict[str, Any]:
+    def call(self, operation: Operation, body: dict[str, Any], **context: str | None) -> Reply:
         if body.get("stream"):
-            raise InvalidInput("chat() answers whole; stream with an OpenAI client on /v1")
-        return self._post("/v1/chat/completions", body, context)
-
-    def embeddings(self, body: dict[str, Any], **context: str | None) -> dict[str, Any]:
-        return self._post("/v1/embeddings", body, context)
+            raise InvalidInput("the SDK answers whole; stream with an OpenAI client on /v1")
+        headers = context_headers(context)
+        headers["Content-Type"] = "application/json"
+        resp = self.t.send("POST", PATHS[operation], content=orjson.dumps(body), headers=headers)
+        return Reply(orjson.loads(resp.content), {
+            k: v for k, v in resp.headers.items() if k.startswith("x-shipyard-")
+        })  # fmt: skip
 
     def apply(self, doc: dict[str, Any]) -> ApplyReport:
         return ApplyReport.model_validate(self.t.call("POST", f"{BASE}/apply", json=doc))

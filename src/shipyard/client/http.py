@@ -31,7 +31,8 @@ class Transport:
     def close(self) -> None:
         self._http.close()
 
-    def _send(self, method: str, path: str, **kw: Any) -> httpx.Response:
+    def send(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        """One request; an error status raises the matching ShipyardError."""
         try:
             resp = self._http.request(method, path, **kw)
         except httpx.HTTPError as exc:
@@ -59,7 +60,7 @@ class Transport:
             kw["headers"]["Content-Type"] = "application/json"
         if params:
             kw["params"] = params
-        resp = self._send(method, path, **kw)
+        resp = self.send(method, path, **kw)
         if not resp.content:
             return None
         return _loads(resp.content)
@@ -73,7 +74,7 @@ class Transport:
             "Content-Type": "application/octet-stream",
             "Content-Length": str(source.stat().st_size),
         }
-        resp = self._send(method, path, content=chunks(), headers=headers)
+        resp = self.send(method, path, content=chunks(), headers=headers)
         return _loads(resp.content)
 
     def download(self, path: str, dest: Path) -> Path:

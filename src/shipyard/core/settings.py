@@ -115,6 +115,19 @@ class GatewaySettings(BaseSettings):
     gateway_trace_content: bool = True
 
 
+class PromptSettings(BaseSettings):
+    """The prompt SDK and eval runs (``SHIPYARD_PROMPTS_*``, ``SHIPYARD_EVAL_*``)."""
+
+    model_config = _ENV
+    # How long a fetched prompt is served from the process's cache before it is re-read (in
+    # the background: the stale copy answers meanwhile). 0 turns the cache off.
+    prompts_cache_ttl_s: float = 60.0
+    # Cases an eval run works on at once.
+    eval_concurrency: int = 4
+    # Where the default LLM judge sends its calls (a gateway route or upstream/model).
+    eval_judge_model: str = "local"
+
+
 class Settings:
     """All settings, grouped by concern."""
 
@@ -127,6 +140,7 @@ class Settings:
         tracking: TrackingSettings | None = None,
         tracing: TracingSettings | None = None,
         gateway: GatewaySettings | None = None,
+        prompts: PromptSettings | None = None,
     ) -> None:
         self.home = (home or HomeSettings()).home
         self.store = store or StoreSettings()
@@ -135,6 +149,7 @@ class Settings:
         self.tracking = tracking or TrackingSettings()
         self.tracing = tracing or TracingSettings()
         self.gateway = gateway or GatewaySettings()
+        self.prompts = prompts or PromptSettings()
 
     @classmethod
     def load(cls, **overrides: object) -> Settings:
@@ -146,6 +161,7 @@ class Settings:
             "tracking": TrackingSettings,
             "tracing": TracingSettings,
             "gateway": GatewaySettings,
+            "prompts": PromptSettings,
         }
         kwargs: dict[str, object] = {}
         home_kw = {k: v for k, v in overrides.items() if k == "home"}

@@ -11,12 +11,13 @@ import orjson
 
 from shipyard.core.errors import InvalidInput
 from shipyard.core.identity import Actor
-from shipyard.gateway.api import GatewayAPI
+from shipyard.gateway.api import GatewayAPI, Reply
 from shipyard.gateway.config import ApplyReport, Limit, LimitSpec, Scope
 from shipyard.gateway.ledger import UsageQuery, UsageReport
 from shipyard.gateway.routes import RouteConfig, RouteInfo, Upstream, UpstreamIn
+from shipyard.gateway.schemas import Operation
 from shipyard.gateway.service import Answer, GatewayService
-from shipyard.gateway.telemetry import CONTEXT_HEADERS, Caller, caller_from
+from shipyard.gateway.telemetry import caller_from, context_headers
 
 T = TypeVar("T")
 
@@ -47,25 +48,19 @@ class LocalGateway(GatewayAPI):
                 self._loop = loop
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
-    def _caller(self, context: dict[str, str | None]) -> Caller:
-        """The same caller an HTTP request with the matching X-Shipyard-* headers makes."""
-        unknown = set(context) - set(CONTEXT_HEADERS)
-        if unknown:
-            raise InvalidInput(f"unknown call context: {', '.join(sorted(unknown))}")
-        headers = {CONTEXT_HEADERS[k]: v for k, v in context.items() if v}
-        return caller_from(headers, self.actor, self.service.settings.gateway.gateway_project)
-
-    def chat(self, body: dict[str, Any], **context: str | None) -> dict[str, Any]:
+    def call(self, operation: Operation, body: dict[str, Any], **context: str | None) -> Reply:
         if body.get("stream"):
-            raise InvalidInput("chat() answers whole; stream with an OpenAI client on /v1")
-        caller = self._caller(context)
-        answer = self._run(self.service.generate(caller, "chat", orjson.dumps(body)))
+            raise InvalidInput("the SDK answers whole; stream with an OpenAI client on /v1")
+        # the same caller an HTTP request with the matching headers makes
+        headers = context_headers(context)
+        caller = caller_from(headers, self.actor, self.service.settings.gateway.gateway_project)
+        raw = orjson.dumps(body)
+        if operation == "embeddings":
+            answer = self._run(self.service.embed(caller, raw))
+        else:
+            answer = self._run(self.service.generate(caller, operation, raw))  # type: ignore[assignment]
         assert isinstance(answer, Answer)
-        return answer.body
-
-    def embeddings(self, body: dict[str, Any], **context: str | None) -> dict[str, Any]:
-        caller = self._caller(context)
-        return self._run(self.service.embed(caller, orjson.dumps(body))).body
+        return Reply(answer.body, answer.headers)
 
     def close(self) -> None:
         """Flush what the gateway recorded and stop its loop."""

@@ -50,6 +50,7 @@ class Caller:
     trace_id: str = field(default_factory=lambda: _hex(16))
     parent_span_id: str | None = None
     tags: list[str] = field(default_factory=list)
+    prompt: tuple[str, int] | None = None  # the registry prompt version the call renders
 
     def attribute(self, user: str | None, metadata: dict[str, str] | None) -> None:
         """Fill what the headers left open from the request's ``user`` and ``metadata``."""
@@ -78,6 +79,8 @@ class Caller:
             attrs["shipyard.gateway.key_id"] = self.key_id
         if self.tags:
             attrs["shipyard.tags"] = self.tags
+        if self.prompt is not None:
+            attrs["shipyard.prompt.name"], attrs["shipyard.prompt.version"] = self.prompt
         return attrs
 
 
@@ -89,7 +92,20 @@ CONTEXT_HEADERS = {
     "user": "x-shipyard-user",
     "session": "x-shipyard-session",
     "project": "x-shipyard-project",
+    "prompt": "x-shipyard-prompt",
+    "traceparent": "traceparent",
 }
+
+
+def context_headers(context: Mapping[str, str | None]) -> dict[str, str]:
+    """SDK call context (``tenant=...``, ``prompt=...``) → the headers that carry it."""
+    unknown = set(context) - set(CONTEXT_HEADERS)
+    if unknown:
+        raise InvalidInput(
+            f"unknown call context: {', '.join(sorted(unknown))} "
+            f"(known: {', '.join(CONTEXT_HEADERS)})"
+        )
+    return {CONTEXT_HEADERS[k]: str(v) for k, v in context.items() if v}
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -122,10 +138,23 @@ def caller_from(headers: Mapping[str, str], actor: Actor, default_project: str) 
         project=_header(headers, "x-shipyard-project") or default_project,
         bound_tenant=actor.tenant is not None,
     )
+    prompt = _header(headers, "x-shipyard-prompt")
+    if prompt is not None:
+        caller.prompt = parse_prompt_ref(prompt)
     parent = parse_traceparent(headers.get("traceparent"))
     if parent is not None:
         caller.trace_id, caller.parent_span_id = parent
     return caller
+
+
+def parse_prompt_ref(value: str) -> tuple[str, int]:
+    """``name/3`` (the X-Shipyard-Prompt header) → (name, version)."""
+    name, _, version = value.rpartition("/")
+    if not name or not version.isdigit() or not 1 <= int(version) < 2**31:
+        raise InvalidInput(
+            f"x-shipyard-prompt must be NAME/VERSION, not {value!r}", param="x-shipyard-prompt"
+        )
+    return name, int(version)
 
 
 def _cap(value: str | None) -> str | None:

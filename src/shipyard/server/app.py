@@ -17,7 +17,16 @@ from shipyard.platform import Platform
 from shipyard.server import errors
 from shipyard.server.fastpath import GatewayFastPath, document
 from shipyard.server.middleware import BodyLimit, HttpCounters, HttpMetrics
-from shipyard.server.routers import admin, gateway, health, registry, tracing, tracking
+from shipyard.server.routers import (
+    admin,
+    evals,
+    gateway,
+    health,
+    prompts,
+    registry,
+    tracing,
+    tracking,
+)
 
 log = logging.getLogger("shipyard.server")
 
@@ -86,7 +95,7 @@ def create_app(settings: Settings, *, platform: Platform | None = None) -> FastA
     app.state.settings = settings
     app.state.auth_required = settings.auth_required()
     errors.install(app)
-    for module in (health, tracking, registry, tracing, admin, gateway):
+    for module in (health, tracking, registry, tracing, admin, gateway, prompts, evals):
         app.include_router(module.router)
     app.include_router(gateway.api)
     counters = HttpCounters(plat.metrics)

@@ -24,6 +24,7 @@ class Base(DeclarativeBase):
 def load_all_models() -> MetaData:
     """Import every domain's tables so the metadata is complete (for migrations and tests)."""
     from shipyard.core import audit, auth  # noqa: F401
+    from shipyard.evals import models as _evals  # noqa: F401
     from shipyard.gateway import models as _gateway  # noqa: F401
     from shipyard.registry import models as _registry  # noqa: F401
     from shipyard.tracing import models as _tracing  # noqa: F401

@@ -1,0 +1,1 @@
+"""Eval sets, evaluators, eval runs, comparison and the CI gate."""

@@ -125,7 +125,7 @@ class PromptSettings(BaseSettings):
     # Cases an eval run works on at once.
     eval_concurrency: int = 4
     # Where the default LLM judge sends its calls (a gateway route or upstream/model).
-    eval_judge_model: str = "local"
+    eval_judge_model: str = "local/gemma-3-270m"
 
 
 class Settings:

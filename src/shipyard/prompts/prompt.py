@@ -177,6 +177,7 @@ class Prompt:
             if not self.is_fallback:
                 context["prompt"] = self.ref
             context["traceparent"] = f"00-{span.trace_id}-{span.span_id}-01"
+            context.setdefault("project", span.fields.get("project"))
             start = time.perf_counter()
             reply = client.gateway.call(operation, body, **context)
             out = _completion(self.ref, reply.body, reply.headers, time.perf_counter() - start)

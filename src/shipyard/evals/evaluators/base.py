@@ -6,8 +6,9 @@
         evaluate(case, output)    -> Verdict(score in [0, 1], passed, explanation)
 
 An assertion in an eval set is a mapping: ``type`` picks the evaluator, and ``name``,
-``negate`` (or a ``not-`` prefix on the type), ``weight`` and ``threshold`` are common to
-all; the rest are the evaluator's own options. Third-party evaluators load through the
+``negate`` (or a ``not-`` prefix on the type) and ``weight`` are common to all; the rest
+(``value``, ``threshold``...) are the evaluator's own options. A weight of 0 reports a score
+without deciding whether the case passes. Third-party evaluators load through the
 entry-point group ``shipyard.evaluators``.
 """
 
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any, ClassVar, Protocol
 
+import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shipyard.core.errors import InvalidInput
@@ -137,7 +139,9 @@ def build_assertion(
     if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
         raise InvalidInput(f"{where}: an assertion is a mapping with a 'type'")
     kind = spec["type"].strip()
-    negate = bool(spec.get("negate", False))
+    negate = spec.get("negate", False)
+    if not isinstance(negate, bool):
+        raise InvalidInput(f"{where} ({kind}): negate must be true or false")
     if kind.startswith("not-"):
         kind, negate = kind[4:], not negate
     cls = evaluator_class(kind)
@@ -150,9 +154,8 @@ def build_assertion(
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first.get("loc", ()))
-        raise InvalidInput(
-            f"{where} ({kind}): {field + ': ' if field else ''}{first['msg']}"
-        ) from None
+        msg = str(first["msg"]).removeprefix("Value error, ")
+        raise InvalidInput(f"{where} ({kind}): {field + ': ' if field else ''}{msg}") from None
     name = str(spec.get("name") or (f"not-{kind}" if negate else kind))
     return Assertion(name, kind, cls(opts, env), negate, float(weight))
 
@@ -162,5 +165,7 @@ def expected_text(case: EvalCase, value: Any) -> str | None:
     its expected output."""
     for candidate in (value, case.reference, case.expected):
         if candidate is not None:
-            return candidate if isinstance(candidate, str) else str(candidate)
+            if isinstance(candidate, str):
+                return candidate
+            return orjson.dumps(candidate, default=str).decode()
     return None

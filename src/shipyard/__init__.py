@@ -4,6 +4,7 @@ Embedded by default (a SQLite store in ``SHIPYARD_HOME``); remote when
 ``SHIPYARD_URL`` points at a ``shipyard server``.
 """
 
+from shipyard import prompts
 from shipyard.core.errors import (
     ApprovalRequired,
     Conflict,
@@ -15,7 +16,6 @@ from shipyard.core.errors import (
     Unauthenticated,
     ValidationFailed,
 )
-from shipyard import prompts
 from shipyard.core.settings import Settings
 from shipyard.sdk import (
     Client,

@@ -10,9 +10,12 @@ from shipyard import __version__
 from shipyard.cli import (
     audit,
     demo,
+    evals,
+    evalsets,
     experiments,
     gateway,
     keys,
+    prompts,
     registry,
     runs,
     server,
@@ -33,7 +36,10 @@ def cli() -> None:
     """
 
 
-for module in (server, demo, keys, audit, experiments, runs, registry, traces, stats, gateway):
+for module in (
+    server, demo, keys, audit, experiments, runs, registry, traces, stats, gateway, prompts,
+    evalsets, evals,
+):  # fmt: skip
     cli.add_command(module.command)
 
 

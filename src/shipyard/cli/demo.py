@@ -226,7 +226,10 @@ def fill(client: Client) -> dict[str, Any]:
         f"→ registered as {MODEL}@champion; traced {traced} example requests"
     )
     gateway_demo(client)
-    return {"best_run": best_run, "best_auc": best_auc}
+    from shipyard.cli.demo_evals import evals_demo
+
+    evals = evals_demo(client, client.settings.home / "reports")
+    return {"best_run": best_run, "best_auc": best_auc, **evals}
 
 
 def _register(client: Client, ordered: list[tuple[str, float]]) -> None:

@@ -61,6 +61,10 @@ class EvalReport:
     reused: bool = False  # a finished run with the same fingerprint was returned as it was
     error_samples: list[str] = field(default_factory=list)
 
+    def params_version(self) -> int:
+        """The prompt version the run used (prompt targets)."""
+        return int(self.params["prompt_version"])
+
 
 def load_evalset(client: Client, ref: str) -> EvalSet:
     """``name`` (the newest version), ``name@label`` or ``name/3``."""

@@ -8,6 +8,7 @@ Messages API, with behaviour chosen by the model name a request asks for:
     garbage        HTTP 200 with a body that is not JSON
     reject         HTTP 400 with an OpenAI error body
     stall-stream   streams one chunk, then goes quiet
+    judge-N        answers as an LLM judge would: {"score": N, "reason": ...}
     anything else  answers "Hello from <model>."
 
 Every request body is kept in ``calls`` so tests can check what reached the upstream.
@@ -135,6 +136,8 @@ class FakeLLM:
         if model == "echo":
             messages = body.get("messages") or [{"role": "user", "content": body.get("prompt")}]
             return "echo: " + _last_user(messages)
+        if model.startswith("judge-"):
+            return f'Verdict: {{"score": {model.split("-", 1)[1]}, "reason": "fake judge"}}'
         return f"Hello from {model}."
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:

@@ -152,12 +152,22 @@ def build_assertion(
     try:
         opts = cls.Options.model_validate(options)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first.get("loc", ()))
-        msg = str(first["msg"]).removeprefix("Value error, ")
-        raise InvalidInput(f"{where} ({kind}): {field + ': ' if field else ''}{msg}") from None
+        raise InvalidInput(f"{where} ({kind}): {_problems(exc)}") from None
     name = str(spec.get("name") or (f"not-{kind}" if negate else kind))
     return Assertion(name, kind, cls(opts, env), negate, float(weight))
+
+
+def _problems(exc: ValidationError) -> str:
+    """Every problem of an assertion's options in one line (unknown options named)."""
+    out = []
+    for err in exc.errors()[:4]:
+        field = ".".join(str(p) for p in err.get("loc", ()))
+        if err.get("type") == "extra_forbidden":
+            out.append(f"unknown option {field!r}")
+        else:
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            out.append(f"{field}: {msg}" if field else msg)
+    return "; ".join(out)
 
 
 def expected_text(case: EvalCase, value: Any) -> str | None:

@@ -50,13 +50,15 @@ class JudgePrompt:
         self.spec, self.kind = spec, kind
         self.env = jinja2.Environment(undefined=jinja2.StrictUndefined)
 
-    def request(self, **variables: Any) -> tuple[str, dict[str, Any]]:
+    def request(
+        self, variables: dict[str, Any], *, model: str | None = None
+    ) -> tuple[str, dict[str, Any]]:
         assert set(variables) == set(self.spec["variables"])
         messages = [
             {"role": m["role"], "content": self.env.from_string(m["content"]).render(**variables)}
             for m in self.spec["messages"]
         ]
-        body: dict[str, Any] = {"model": "judge-default", **self.spec["params"]}
+        body: dict[str, Any] = {"model": model or "judge-default", **self.spec["params"]}
         if self.kind == "chat":
             body["messages"] = messages
         else:
@@ -398,8 +400,9 @@ def test_the_default_judge_prompt_is_a_chat_prompt_with_json_instructions() -> N
     assert DEFAULT_JUDGE_PROMPT["type"] == "chat"
     assert DEFAULT_JUDGE_PROMPT["params"] == {"temperature": 0, "max_tokens": 300}
     _, body = JudgePrompt(DEFAULT_JUDGE_PROMPT, "chat").request(
-        rubric="r", input="", output="o", expected="", context="", scale_min="1", scale_max="5"
-    )
+        {"rubric": "r", "input": "", "output": "o", "expected": "", "context": "",
+         "scale_min": "1", "scale_max": "5"}
+    )  # fmt: skip
     system, user = (m["content"] for m in body["messages"])
     assert '"score"' in system and "from 1 to 5" in system
     assert "Expected answer" not in user and "Context" not in user

@@ -186,10 +186,7 @@ def _answer_text(kind: str, response: dict[str, Any]) -> str | None:
 def _ask(env: base.EvalEnv, options: JudgeOptions, variables: dict[str, Any]) -> str | Verdict:
     """The judge's answer text, or an error verdict when the call fails."""
     prompt = env.prompt(options.prompt, default=DEFAULT_JUDGE_PROMPT)
-    kind, body = prompt.request(**variables)
-    body = dict(body)
-    if options.model:
-        body["model"] = options.model
+    kind, body = prompt.request(variables, model=options.model)
     try:
         response = env.chat(body) if kind == "chat" else env.complete(body)
     except ShipyardError as exc:

@@ -56,19 +56,22 @@ class Equals(Evaluator):
 @register_evaluator
 class Contains(Evaluator):
     """The answer contains the value(s): ``mode: all`` scores the share found (and passes
-    when it reaches ``threshold``, by default all of them), ``mode: any`` passes on one."""
+    when it reaches ``threshold``, by default all of them), ``mode: any`` passes on one.
+    Without a value, the case's expected output (or a list of them) is looked for."""
 
     name = "contains"
 
     class Options(base.Options):
-        value: str | list[str]
+        value: str | list[str] | None = None
         mode: Literal["any", "all"] = "all"
         ignore_case: bool = True
         threshold: float = 1.0
 
         @field_validator("value")
         @classmethod
-        def _not_empty(cls, value: str | list[str]) -> str | list[str]:
+        def _not_empty(cls, value: str | list[str] | None) -> str | list[str] | None:
+            if value is None:
+                return None
             items = [value] if isinstance(value, str) else value
             if not items or any(not item for item in items):
                 raise ValueError("give one or more non-empty strings")
@@ -78,7 +81,12 @@ class Contains(Evaluator):
 
     def evaluate(self, case: EvalCase, output: Output) -> Verdict:
         value = self.options.value
-        items = [value] if isinstance(value, str) else value
+        if value is None:
+            value = case.expected if isinstance(case.expected, list) else expected_text(case, None)
+        if not value:
+            return Verdict(0.0, False, "nothing to look for: give a value or an expected output",
+                           error=True)  # fmt: skip
+        items = [value] if isinstance(value, str) else [str(v) for v in value]
         text = output.text.casefold() if self.options.ignore_case else output.text
         found = [i for i in items if (i.casefold() if self.options.ignore_case else i) in text]
         missing = [i for i in items if i not in found]

@@ -140,6 +140,7 @@ def test_cli_works_against_a_server(server_for) -> None:  # type: ignore[no-unty
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # the demo runs the local model through two eval runs
 def test_demo_fills_a_fresh_home_and_serves_it(tmp_path: Path) -> None:
     """The README's first command: `shipyard demo` trains, registers, serves and prints its URL."""
     port = free_port()
@@ -155,7 +156,7 @@ def test_demo_fills_a_fresh_home_and_serves_it(tmp_path: Path) -> None:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 240
+        deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             assert proc.poll() is None, log.read_text()
             try:
@@ -216,6 +217,22 @@ def test_demo_fills_a_fresh_home_and_serves_it(tmp_path: Path) -> None:
                 assert raw.headers["x-shipyard-route"] == "assistant"
             limits = {(x.scope, x.subject): x for x in client.gateway.list_limits()}
             assert any(s == "key" and x.daily_usd == 0.05 for (s, _), x in limits.items())
+            # prompts and evals: two versions, an eval run of each, a report and a decision
+            versions = client.prompts.versions("docs-answer")
+            assert [v.version for v in versions] == [2, 1]
+            evals = client.search_runs("", experiments=["evals/shipyard-docs"]).runs
+            assert len(evals) == 2 and all(r.status.value == "FINISHED" for r in evals)
+            by_version = {r.params["prompt_version"]: r for r in evals}
+            assert by_version.keys() == {"1", "2"}
+            assert all(len(client.evals.results(r.id)) == 16 for r in evals)
+            assert all("groundedness/mean" in r.metrics for r in evals)
+            decided = "gate: PASS" in text or "gate: FAIL" in text
+            assert decided and "comparison report:" in text
+            html = (tmp_path / "demo-home" / "reports" / "eval-compare.html").read_text()
+            assert "<svg" in html and "groundedness" in html
+            production = client.prompts.get("docs-answer").version
+            assert production == (2 if "gate: PASS" in text else 1)
+            assert len(client.evals.get_evalset("shipyard-docs").spec.cases) == 120
     finally:
         proc.terminate()
         proc.wait(30)

@@ -31,6 +31,11 @@ class PromptCache:
         self._lock = threading.Lock()
 
     def get(self, key: Key, ttl_s: float | None = None) -> Any:
+        ttl = self.ttl_s if ttl_s is None else ttl_s
+        if ttl <= 0 and key[2] is None:  # the cache is off for this read: always fetch
+            value = self._fetch(key)
+            self._entries.pop(key, None)  # an older copy must not come back on a later get
+            return value
         hit = self._entries.get(key)
         if hit is not None:
             value, expires = hit

@@ -19,7 +19,7 @@ from shipyard.core.errors import InvalidInput, NotFound
 from shipyard.prompts.schemas import PromptSpec, parse_spec
 from shipyard.prompts.sdk import Prompts
 from shipyard.prompts.service import spec_yaml
-from shipyard.registry.schemas import check_name
+from shipyard.registry.schemas import LATEST, check_alias, check_name
 
 SUFFIXES = (".yaml", ".yml")
 
@@ -58,11 +58,17 @@ def read_prompt_file(path: Path) -> PromptFile:
     if not isinstance(doc, dict):
         raise InvalidInput(f"{path}: a prompt file is a mapping (template:, messages:, ...)")
     doc = dict(doc)
-    name = check_name(str(doc.pop("name", path.stem)))
     description = str(doc.pop("description", "") or "")
     labels = doc.pop("labels", []) or []
     if isinstance(labels, str):
         labels = [labels]
+    if not isinstance(labels, list):
+        raise InvalidInput(f"{path}: labels: give a list of label names")
+    try:  # checked before anything of a push is written
+        name = check_name(str(doc.pop("name", path.stem)))
+        labels = check_labels([str(x) for x in labels])
+    except InvalidInput as exc:
+        raise InvalidInput(f"{path}: {exc.message}") from None
     doc.pop("version", None)  # written by pull, for the reader
     try:
         spec = parse_spec(doc, str(path))
@@ -70,12 +76,20 @@ def read_prompt_file(path: Path) -> PromptFile:
         raise InvalidInput(
             exc.message if str(path) in exc.message else f"{path}: {exc.message}"
         ) from None
-    return PromptFile(path, name, spec, description, [str(x) for x in labels])
+    return PromptFile(path, name, spec, description, labels)
+
+
+def check_labels(labels: list[str]) -> list[str]:
+    for label in labels:
+        if check_alias(label) == LATEST:
+            raise InvalidInput("labels: 'latest' moves by itself and cannot be set")
+    return labels
 
 
 def push(prompts: Prompts, path: Path, labels: list[str] | None = None) -> list[Pushed]:
     """A new version for every file whose content differs from its prompt's newest version.
     Every file is read and checked before anything is written."""
+    labels = check_labels(list(labels or []))
     files = [read_prompt_file(p) for p in prompt_files(path)]
     names = [f.name for f in files]
     twice = sorted({n for n in names if names.count(n) > 1})

@@ -182,7 +182,8 @@ class Prompt:
             reply = client.gateway.call(operation, body, **context)
             out = _completion(self.ref, reply.body, reply.headers, time.perf_counter() - start)
             span.set_output(out.text)
-            span.set_usage(model=out.model, cost_usd=out.cost_usd)
+            # the cost is on the gateway's llm span below this one; a trace sums its spans
+            span.set_usage(model=out.model)
             out.trace_id = span.trace_id
             return out
 

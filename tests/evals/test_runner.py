@@ -70,14 +70,15 @@ def test_an_interrupted_run_resumes_without_redoing_finished_cases(client: Clien
     killed = client.search_runs("", experiments=[f"evals/{name}"]).runs
     assert len(killed) == 1 and killed[0].status.value == "KILLED"
     done_before = {x.case_id for x in client.evals.results(killed[0].id) if x.status == "ok"}
-    assert len(done_before) == 4
+    # cases finished before the interrupt are kept (one already running may finish too)
+    assert 4 <= len(done_before) <= 5
 
     stop_at["value"] = -1
     r = run_eval(client, name, CallableTarget(answer), concurrency=2)
     assert r.run_id == killed[0].id and r.status == "FINISHED" and r.cases == 8
     rerun = calls[len(first) :]
     assert sorted(rerun) == sorted(c for c in CAPITALS if c.lower() not in done_before)
-    assert r.ran == 4 and r.passed == 8
+    assert r.ran == 8 - len(done_before) and r.passed == 8
 
 
 def test_failed_cases_are_errors_and_a_rerun_retries_only_them(client: Client) -> None:

@@ -135,7 +135,11 @@ class MlflowSide:
                 [str(py), str(helper), url, NAME, str(template)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True, env=env,
             )  # fmt: skip
-        self.info = self._read()
+        try:
+            self.info = self._read()
+        except Exception:
+            self.close()
+            raise
 
     def _read(self) -> dict[str, Any]:
         assert self.proc.stdout is not None
@@ -198,7 +202,9 @@ def run_rounds(sides: dict[str, Any], args: argparse.Namespace) -> dict[str, dic
         for mode in MODES:
             side.measure(mode, args.warmup if mode != "cached" else 10 * args.batch, args.batch)
         console.print(f"  {tool}: warmed up")
-    results = {t: {m: {"rounds": [], "all": []} for m in MODES} for t in sides}
+    results: dict[str, dict[str, Any]] = {
+        t: {m: {"rounds": [], "all": []} for m in MODES} for t in sides
+    }
     order = list(sides)
     for r in range(args.rounds):
         tools = order if r % 2 == 0 else order[::-1]  # who goes first alternates
@@ -236,6 +242,7 @@ def main() -> None:
     ap.add_argument("--setup-peer", action="store_true", help="make the MLflow environment")
     ap.add_argument("--shipyard-only", action="store_true", help="leave MLflow out")
     args = ap.parse_args()
+    load = [os.getloadavg()[0]]  # before anything of ours runs: other work on the machine
     CACHE.mkdir(parents=True, exist_ok=True)
     py = None if args.shipyard_only else mlflow_python(args.setup_peer)
     sides: dict[str, Any] = {}
@@ -259,7 +266,6 @@ def main() -> None:
                 except Exception as exc:  # still report Shipyard's figures
                     peer_error = str(exc)
                     console.print(f"[red]MLflow could not be measured:[/] {exc}")
-            load = [os.getloadavg()[0]]
             results = run_rounds(sides, args)
             load.append(os.getloadavg()[0])
             mlflow_version = sides["mlflow"].info["mlflow"] if "mlflow" in sides else None
@@ -312,16 +318,16 @@ def report(results: dict[str, Any], mlflow_version: str | None, peer_error: str 
         rounds = ", ".join(f"{v:.3f}" for v in results["mlflow"]["uncached"]["rounds"])
         out.print(f"MLflow uncached p50 per round (ms): {rounds}")
     cores = os.cpu_count() or 1
-    out.print(f"load average (1 min) before/after: {load[0]:.2f} / {load[1]:.2f} on {cores} CPUs")
-    if max(load) > cores:
+    out.print(f"load average (1 min) at start/end: {load[0]:.2f} / {load[1]:.2f} on {cores} CPUs")
+    if load[0] > 1:
         out.print(
-            "[yellow]the machine was busy with other work: absolute figures are pessimistic[/]"
+            "[yellow]other work was running at the start: absolute figures are pessimistic[/]"
         )
 
     def r(x: float | None, nd: int) -> float | None:
         return None if x is None else round(x, nd)
 
-    def theirs(m: str, k: str) -> float | None:
+    def peer_value(m: str, k: str) -> float | None:
         return peer[m][k] if peer else None
 
     print(json.dumps({
@@ -337,13 +343,13 @@ def report(results: dict[str, Any], mlflow_version: str | None, peer_error: str 
         "shipyard_raw_p95_ms": r(ours["raw"]["p95"], 4),
         "shipyard_cached_p50_us": r(ours["cached"]["p50"], 3),
         "shipyard_cached_p95_us": r(ours["cached"]["p95"], 3),
-        "mlflow_uncached_p50_ms": r(theirs("uncached", "p50"), 4),
-        "mlflow_uncached_p95_ms": r(theirs("uncached", "p95"), 4),
-        "mlflow_uncached_mean_ms": r(theirs("uncached", "mean"), 4),
-        "mlflow_raw_p50_ms": r(theirs("raw", "p50"), 4),
-        "mlflow_raw_p95_ms": r(theirs("raw", "p95"), 4),
-        "mlflow_cached_p50_us": r(theirs("cached", "p50"), 3),
-        "mlflow_cached_p95_us": r(theirs("cached", "p95"), 3),
+        "mlflow_uncached_p50_ms": r(peer_value("uncached", "p50"), 4),
+        "mlflow_uncached_p95_ms": r(peer_value("uncached", "p95"), 4),
+        "mlflow_uncached_mean_ms": r(peer_value("uncached", "mean"), 4),
+        "mlflow_raw_p50_ms": r(peer_value("raw", "p50"), 4),
+        "mlflow_raw_p95_ms": r(peer_value("raw", "p95"), 4),
+        "mlflow_cached_p50_us": r(peer_value("cached", "p50"), 3),
+        "mlflow_cached_p95_us": r(peer_value("cached", "p95"), 3),
         "uncached_ratio_vs_mlflow": r(ratio.get("uncached"), 2),
         "raw_ratio_vs_mlflow": r(ratio.get("raw"), 2),
         "cached_ratio_vs_mlflow": r(ratio.get("cached"), 2),

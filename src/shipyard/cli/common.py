@@ -84,3 +84,14 @@ def progress_bar(out: Console | None = None) -> Progress:
         TimeElapsedColumn(),
         console=out or console,
     )
+
+
+def print_alias_events(events: list[Any], what: str = "alias") -> None:
+    """Alias (or prompt label) moves as a table: when, which, what happened, who and why."""
+    from rich.table import Table
+
+    table = Table("time (UTC)", what, "action", "from", "to", "by", "reason")
+    for e in events:
+        table.add_row(fmt_time(e.time_ms), e.alias, e.action, str(e.from_version or "-"),
+                      str(e.to_version or "-"), e.actor, e.reason)  # fmt: skip
+    console.print(table)

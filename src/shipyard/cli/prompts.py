@@ -8,7 +8,14 @@ import click
 from rich.syntax import Syntax
 from rich.table import Table
 
-from shipyard.cli.common import console, fmt_time, get_client, json_option, print_json
+from shipyard.cli.common import (
+    console,
+    fmt_time,
+    get_client,
+    json_option,
+    print_alias_events,
+    print_json,
+)
 from shipyard.core.errors import InvalidInput
 from shipyard.prompts.files import pull as pull_files
 from shipyard.prompts.files import push as push_files
@@ -144,11 +151,7 @@ def history(ctx: click.Context, name: str, label: str | None, as_json: bool) -> 
     if as_json:
         print_json(events)
         return
-    table = Table("time", "label", "action", "from", "to", "by", "reason")
-    for e in events:
-        table.add_row(fmt_time(e.time_ms), e.alias, e.action, str(e.from_version or "-"),
-                      str(e.to_version or "-"), e.actor, e.reason)  # fmt: skip
-    console.print(table)
+    print_alias_events(events, "label")
 
 
 @command.command("approve")

@@ -5,7 +5,14 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from shipyard.cli.common import console, fmt_time, get_client, json_option, print_json
+from shipyard.cli.common import (
+    console,
+    fmt_time,
+    get_client,
+    json_option,
+    print_alias_events,
+    print_json,
+)
 from shipyard.registry.schemas import Kind
 
 
@@ -137,18 +144,7 @@ def history(ctx: click.Context, name: str, alias: str | None, as_json: bool) -> 
     if as_json:
         print_json(events)
         return
-    table = Table("time (UTC)", "alias", "action", "from", "to", "by", "reason")
-    for e in events:
-        table.add_row(
-            fmt_time(e.time_ms),
-            e.alias,
-            e.action,
-            str(e.from_version or "-"),
-            str(e.to_version or "-"),
-            e.actor,
-            e.reason,
-        )
-    console.print(table)
+    print_alias_events(events)
 
 
 @command.command("rollback")

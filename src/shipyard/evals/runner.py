@@ -25,7 +25,7 @@ from shipyard.evals.store import EvalSet
 from shipyard.evals.targets import EvalTarget, _digest
 from shipyard.registry.schemas import parse_ref
 from shipyard.tracing.sdk import propagate
-from shipyard.tracking.schemas import RunStatus
+from shipyard.tracking.schemas import RunStatus, UpdateRun
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -149,9 +149,7 @@ def run_eval(
                    time.perf_counter() - start)  # fmt: skip
 
 
-def _status(status: RunStatus) -> Any:
-    from shipyard.tracking.schemas import UpdateRun
-
+def _status(status: RunStatus) -> UpdateRun:
     return UpdateRun(status=status)
 
 

@@ -83,6 +83,11 @@ def test_health_and_openapi(open_server: ServerProcess) -> None:
         ("GET", "/api/v1/artifacts/nothex", {}, 400, "InvalidInput"),
         ("GET", "/api/v1/registry/x/versions/notanumber", {}, 422, "ValidationFailed"),
         ("POST", "/api/v1/keys", {"json": {"role": "god"}}, 422, "ValidationFailed"),
+        ("GET", "/api/v1/prompts/nothere", {}, 404, "NotFound"),
+        ("GET", "/api/v1/prompts/x?version=abc", {}, 422, "ValidationFailed"),
+        ("GET", "/api/v1/prompts/x?version=0", {}, 422, "ValidationFailed"),
+        ("GET", "/api/v1/prompts/x?version=99999999999", {}, 422, "ValidationFailed"),
+        ("GET", "/api/v1/prompts/bad%20name", {}, 404, "NotFound"),
     ],
 )
 def test_bad_requests_get_json_4xx(
@@ -189,6 +194,8 @@ def test_roles_are_enforced(locked_server: ServerProcess) -> None:
     bad = httpx.get(f"{url}/api/v1/experiments", headers={"Authorization": "Bearer shy_x_y"})
     assert bad.status_code == 401
     assert httpx.get(f"{url}/healthz").status_code == 200  # health needs no key
+    resp = httpx.get(f"{url}/api/v1/prompts/anything")
+    assert resp.status_code == 401 and _error(resp)["type"] == "Unauthenticated"
 
     with locked_server.client(admin_key) as admin:
         viewer_key = admin.admin.create_key(Role.viewer, name="dash").key

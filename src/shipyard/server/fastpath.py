@@ -1,12 +1,14 @@
-"""The gateway's call endpoints served straight from ASGI.
+"""The server's hot endpoints, served straight from ASGI.
 
 ``POST /v1/chat/completions``, ``/v1/completions`` and ``/v1/embeddings`` are the hot path
-of the whole server: every model call of every application goes through them. Measured here,
-the web framework's routing, dependency injection and middleware stack cost more per call
-than everything the gateway itself does, so these three are answered before the framework
-sees them. They keep every behaviour of the rest of the server: the same keys and roles, the
-same body limit, the same error bodies (OpenAI's shape), the same request metrics. Their
-OpenAPI descriptions stay with the framework's routes, which serve as the reference.
+of the whole server: every model call of every application goes through them; and
+``GET /api/v1/prompts/{name}`` is what every application does when it starts or its prompt
+cache expires. Measured here, the web framework's routing, dependency injection and
+middleware stack cost more per call than the work itself, so these are answered before the
+framework sees them. They keep every behaviour of the rest of the server: the same keys and
+roles, the same body limit, the same error bodies (OpenAI's shape on the gateway), the same
+request metrics. The prompt endpoint's OpenAPI description stays with the framework's route,
+which serves as the reference; the gateway's are added by :func:`document`.
 """
 
 from __future__ import annotations
@@ -16,17 +18,21 @@ import contextlib
 import logging
 import time
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shipyard.core.errors import InvalidInput, PayloadTooLarge, ShipyardError
+from shipyard.core.errors import InvalidInput, PayloadTooLarge, ShipyardError, ValidationFailed
+from shipyard.core.identity import Role
 from shipyard.core.ids import new_id
 from shipyard.gateway.schemas import Operation
 from shipyard.gateway.service import Answer
 from shipyard.gateway.streaming import StreamRun
 from shipyard.gateway.telemetry import caller_from
 from shipyard.platform import Platform
+from shipyard.prompts.service import wire
 from shipyard.server.deps import actor_for, presented_key
 from shipyard.server.errors import error_body, error_headers
 from shipyard.server.middleware import HttpCounters
@@ -38,6 +44,9 @@ ROUTES: dict[str, Operation] = {
     "/v1/completions": "text_completion",
     "/v1/embeddings": "embeddings",
 }
+PROMPTS = "/api/v1/prompts/"
+PROMPT_ROUTE = "/api/v1/prompts/{name}"
+MAX_VERSION = 2**31 - 1
 JSON = [(b"content-type", b"application/json")]
 SSE = [
     (b"content-type", b"text/event-stream"),
@@ -63,16 +72,57 @@ class GatewayFastPath:
         self.counters = counters
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        operation = ROUTES.get(scope.get("path", "")) if scope["type"] == "http" else None
-        if operation is None or scope.get("method") != "POST":
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        start = time.perf_counter()
-        status = 500
+        path: str = scope.get("path", "")
+        method = scope.get("method")
+        operation = ROUTES.get(path)
+        if operation is not None and method == "POST":
+            start = time.perf_counter()
+            status = 500
+            try:
+                status = await self._serve(scope, receive, send, operation)
+            finally:
+                self.counters.observe("POST", path, status, time.perf_counter() - start)
+            return
+        if method == "GET" and path.startswith(PROMPTS):
+            name = path[len(PROMPTS) :]
+            if name and "/" not in name:
+                start = time.perf_counter()
+                status = 500
+                try:
+                    status = await self._prompt(scope, send, name)
+                finally:
+                    self.counters.observe("GET", PROMPT_ROUTE, status, time.perf_counter() - start)
+                return
+        await self.app(scope, receive, send)
+
+    async def _prompt(self, scope: Scope, send: Send, name: str) -> int:
+        """``GET /api/v1/prompts/{name}``: the version behind a label, or a pinned version."""
+        path = scope["path"]
         try:
-            status = await self._serve(scope, receive, send, operation)
-        finally:
-            self.counters.observe("POST", scope["path"], status, time.perf_counter() - start)
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+            key = presented_key(headers.get("authorization"), headers.get("x-api-key"))
+            actor = actor_for(key, self.platform, self.auth_required)
+            actor.require(Role.viewer, f"GET {path}")
+            label, version = _prompt_query(scope.get("query_string", b""))
+            if self.platform.db.is_sqlite:
+                # a local file read of about 250 µs: cheaper than the hop to a worker thread
+                found = self.platform.prompts.get(name, label, version)
+            else:
+                found = await run_in_threadpool(self.platform.prompts.get, name, label, version)
+            data = orjson.dumps(wire(found))
+        except ShipyardError as exc:
+            return await _error(send, path, exc)
+        except Exception:
+            incident = new_id()
+            log.exception("unexpected error %s on GET %s", incident, path)
+            err = ShipyardError(f"internal error; the server log has incident {incident}")
+            return await _error(send, path, err)
+        await send({"type": "http.response.start", "status": 200, "headers": JSON})
+        await send({"type": "http.response.body", "body": data})
+        return 200
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, op: Operation) -> int:
         path = scope["path"]
@@ -128,6 +178,27 @@ class GatewayFastPath:
             parts.append(chunk)
             if not msg.get("more_body"):
                 return b"".join(parts)
+
+
+def _prompt_query(raw: bytes) -> tuple[str | None, int | None]:
+    """``label`` and ``version`` from a query string, checked as the framework would."""
+    label: str | None = None
+    version: int | None = None
+    for key, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+        if key == "label":
+            label = value
+        elif key == "version":
+            try:
+                version = int(value)
+            except ValueError:
+                raise ValidationFailed(
+                    "invalid request: query.version: Input should be a valid integer"
+                ) from None
+            if not 1 <= version <= MAX_VERSION:
+                raise ValidationFailed(
+                    f"invalid request: query.version: Input should be between 1 and {MAX_VERSION}"
+                )
+    return label, version
 
 
 def _encode(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:

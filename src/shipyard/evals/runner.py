@@ -259,18 +259,36 @@ def _execute(
                 running.add(pool.submit(propagate(case_fn), index, case))
             while running:
                 finished, running = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    result = fut.result()
-                    pending.append(result)
-                    progress.advance(result)
+                _harvest(finished, pending, progress)
                 for index, case in _take(queue, len(finished)):
                     running.add(pool.submit(propagate(case_fn), index, case))
                 if len(pending) >= FLUSH_EVERY or time.monotonic() - last_flush > FLUSH_INTERVAL_S:
                     flush()
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+        # cases that finished while the run was being stopped are kept too
+        _harvest({f for f in running if f.done() and not f.cancelled()}, pending, progress, True)
         flush()
         client.flush()
+
+
+def _harvest(
+    finished: set[Future[CaseResult]], pending: list[CaseResult], progress: _Progress,
+    quiet: bool = False,
+) -> None:  # fmt: skip
+    """Keep every finished case's result; an interrupt from one case is raised only after
+    the others that finished with it are kept (else an acknowledged result could be lost)."""
+    error: BaseException | None = None
+    for fut in finished:
+        try:
+            result = fut.result()
+        except BaseException as exc:  # KeyboardInterrupt from a case
+            error = error or exc
+            continue
+        pending.append(result)
+        progress.advance(result)
+    if error is not None and not quiet:
+        raise error
 
 
 def _take(queue: Iterable[tuple[int, EvalCase]], n: int) -> list[tuple[int, EvalCase]]:

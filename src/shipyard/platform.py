@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shipyard.core.admin import AdminService
 from shipyard.core.metrics import Registry
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from shipyard.evals.store import EvalStore
     from shipyard.gateway.service import GatewayService
     from shipyard.prompts.service import PromptService
+    from shipyard.rag.service import RagService
 
 
 class Platform:
@@ -68,7 +69,28 @@ class Platform:
 
         return EvalStore(self.db, self.registry, self.tracking)
 
+    @functools.cached_property
+    def rag(self) -> RagService:
+        """Index searches served by this process (retrieval spans go to the trace store)."""
+        from shipyard.core.batching import Batcher
+        from shipyard.rag.service import RagService
+
+        tracing = self.tracing
+        spans: Batcher[Any] = Batcher(
+            lambda _key, batch: tracing.ingest(tracing.decode_native(batch)),
+            batch_size=500, interval_s=0.2, max_pending=100_000, name="shipyard-rag-spans",
+        )  # fmt: skip
+        return RagService(self.settings.rag, self.registry, self.read_blob, spans)
+
+    def read_blob(self, digest: str) -> bytes:
+        with self.artifacts.open(digest) as f:
+            data: bytes = f.read()
+        return data
+
     def close(self) -> None:
+        if "rag" in self.__dict__:
+            self.rag.close()
+            self.rag.exporter.close()  # type: ignore[union-attr]
         if "gateway" in self.__dict__:
             self.gateway.recorder.flush()
             self.gateway.recorder.close()

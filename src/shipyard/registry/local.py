@@ -98,3 +98,6 @@ class LocalRegistry(RegistryAPI):
             for block in iter(lambda: src.read(CHUNK), b""):
                 out.write(block)
         return dest
+
+    def upload_artifact(self, source: Path) -> str:
+        return self.service.artifacts.put_file(source)[0]

@@ -23,6 +23,7 @@ from shipyard.server.routers import (
     gateway,
     health,
     prompts,
+    rag,
     registry,
     tracing,
     tracking,
@@ -95,7 +96,7 @@ def create_app(settings: Settings, *, platform: Platform | None = None) -> FastA
     app.state.settings = settings
     app.state.auth_required = settings.auth_required()
     errors.install(app)
-    for module in (health, tracking, registry, tracing, admin, gateway, prompts, evals):
+    for module in (health, tracking, registry, tracing, admin, gateway, prompts, evals, rag):
         app.include_router(module.router)
     app.include_router(gateway.api)
     counters = HttpCounters(plat.metrics)

@@ -1,0 +1,18 @@
+"""The RAG interface of the SDK: a local (in-process) and a remote (HTTP) implementation.
+
+Ingestion runs where the files are (``shipyard.rag.ingest``, through the registry API);
+searches run where the index is served: in the process when embedded, on the server when
+remote."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from shipyard.rag.retrieval import SearchRequest, SearchResult
+
+
+class RagAPI(ABC):
+    @abstractmethod
+    def search(self, index: str, req: SearchRequest, **context: Any) -> SearchResult:
+        """Search the version of ``index`` behind ``req.label`` (default production)."""

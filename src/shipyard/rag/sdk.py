@@ -1,0 +1,70 @@
+"""``client.rag``: ingest files into versioned indexes and search them."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shipyard.rag.api import RagAPI
+from shipyard.rag.cache import EmbeddingCache
+from shipyard.rag.ingest import IngestOptions, IngestReport, Reporter, ingest
+from shipyard.rag.retrieval import Mode, SearchRequest, SearchResult
+
+if TYPE_CHECKING:
+    from shipyard.sdk import Client
+
+
+class Rag:
+    def __init__(self, api: RagAPI, client: Client) -> None:
+        self.api = api
+        self.client = client
+
+    @functools.cached_property
+    def cache(self) -> EmbeddingCache:
+        cache = EmbeddingCache(self.client.settings.home / "cache" / "embeddings.sqlite")
+        self.client._closers.append(cache.close)
+        return cache
+
+    def gateway_call(self, body: dict[str, Any]) -> dict[str, Any]:
+        """One ``/v1/embeddings`` call through this client's gateway."""
+        return self.client.gateway.call("embeddings", body).body
+
+    def ingest(
+        self,
+        path: str | Path,
+        index: str,
+        *,
+        chunker: dict[str, Any] | None = None,
+        embedder: dict[str, Any] | None = None,
+        backend: str = "auto",
+        backend_options: dict[str, Any] | None = None,
+        description: str = "",
+        promote: bool = False,
+        reporter: Reporter | None = None,
+    ) -> IngestReport:
+        """A new version of ``index`` from the files under ``path`` (only what changed is
+        embedded again; nothing changed, no new version)."""
+        options = IngestOptions(
+            chunker=chunker or {"strategy": "structure"}, embedder=embedder or {"type": "minilm"},
+            backend=backend, backend_options=backend_options or {}, description=description,
+            promote=promote,
+        )  # fmt: skip
+        return ingest(self.client.registry, index, Path(path), options, self.cache,
+                      gateway=self.gateway_call, reporter=reporter)  # fmt: skip
+
+    def search(
+        self,
+        index: str,
+        query: str,
+        k: int = 5,
+        *,
+        mode: Mode = "hybrid",
+        filters: dict[str, Any] | None = None,
+        label: str | None = None,
+        version: int | None = None,
+        rerank: str | None = None,
+    ) -> SearchResult:
+        req = SearchRequest(query=query, k=k, mode=mode, filters=filters or {}, label=label,
+                            version=version, rerank=rerank)  # fmt: skip
+        return self.api.search(index, req)

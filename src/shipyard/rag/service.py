@@ -1,0 +1,198 @@
+"""Searching indexes: the version behind an alias, loaded once, queried many times.
+
+One :class:`RagService` per process that answers searches (the server, or an embedded
+client). It resolves ``NAME`` + alias to a version (re-checked every ``rag_alias_ttl_s``, so
+moving an alias — a rollback included — reaches a running server within seconds, with no
+restart), keeps the last ``rag_max_loaded`` snapshots in memory, embeds each query once
+(an in-memory cache), and records every search as a retrieval span with its scores.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from shipyard.core.batching import Batcher
+from shipyard.core.errors import InvalidInput
+from shipyard.core.settings import RagSettings
+from shipyard.rag.embedders import Embedder, embedder_from_config
+from shipyard.rag.retrieval import SearchRequest, SearchResult, search_snapshot
+from shipyard.rag.snapshot import ReadBlob, Snapshot, read_snapshot
+from shipyard.registry.schemas import DEFAULT_ALIAS, Kind, Version
+from shipyard.tracing.schemas import SpanIn
+from shipyard.tracing.sdk import open_span
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from shipyard.registry.service import RegistryService
+
+CONTENT_CHARS = 1000  # of each retrieved chunk kept in the span
+
+
+class _LRU(OrderedDict[Any, Any]):
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = max(1, size)
+
+    def get_fresh(self, key: Any) -> Any:
+        value = self.get(key)
+        if value is not None:
+            self.move_to_end(key)
+        return value
+
+    def put(self, key: Any, value: Any) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
+
+
+class RagService:
+    def __init__(
+        self,
+        settings: RagSettings,
+        registry: RegistryService,
+        read_blob: ReadBlob,
+        exporter: Batcher[SpanIn] | None = None,
+        gateway_call: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.read_blob = read_blob
+        self.exporter = exporter
+        self.gateway_call = gateway_call
+        self._lock = threading.Lock()
+        self._aliases: dict[tuple[str, str], tuple[float, Version]] = {}
+        self._snapshots = _LRU(settings.rag_max_loaded)
+        self._loading: dict[str, threading.Lock] = {}
+        self._embedders: dict[str, Embedder] = {}
+        self._queries = _LRU(settings.rag_query_cache_entries)
+
+    # -- versions ------------------------------------------------------------------------
+    def resolve(self, name: str, label: str | None = None, version: int | None = None) -> Version:
+        if version is not None:
+            return self.registry.fetch(name, Kind.index, version=version)
+        alias = label or DEFAULT_ALIAS
+        key = (name, alias)
+        now = time.monotonic()
+        cached = self._aliases.get(key)
+        if cached is not None and now - cached[0] < self.settings.rag_alias_ttl_s:
+            return cached[1]
+        found = self.registry.fetch(name, Kind.index, alias=alias)
+        self._aliases[key] = (now, found)
+        return found
+
+    def snapshot(self, version: Version) -> Snapshot:
+        digest = version.artifact_digest or version.content_hash
+        with self._lock:
+            found = self._snapshots.get_fresh(digest)
+            if found is not None:
+                return found
+            gate = self._loading.setdefault(digest, threading.Lock())
+        with gate:  # one load per version, however many requests wait for it
+            with self._lock:
+                found = self._snapshots.get_fresh(digest)
+            if found is None:
+                found = read_snapshot(version.payload, self.read_blob)
+                with self._lock:
+                    self._snapshots.put(digest, found)
+                    self._loading.pop(digest, None)
+        return found
+
+    # -- embedding -----------------------------------------------------------------------
+    def embedder(self, config: dict[str, Any]) -> Embedder:
+        key = repr(sorted(config.items()))
+        with self._lock:
+            found = self._embedders.get(key)
+            if found is None:
+                clean = {k: v for k, v in config.items() if k not in ("id", "dims")}
+                found = embedder_from_config(clean, self.gateway_call)
+                self._embedders[key] = found
+        return found
+
+    def embed_query(self, snapshot: Snapshot, text: str) -> np.ndarray:
+        embedder = self.embedder(snapshot.manifest["embedder"])
+        key = (embedder.id, text)
+        with self._lock:
+            vec = self._queries.get_fresh(key)
+        if vec is None:
+            vec = embedder.embed([text])[0]
+            with self._lock:
+                self._queries.put(key, vec)
+        dims = snapshot.vectors.shape[1]
+        if vec.shape[0] != dims:
+            raise InvalidInput(f"the embedder gave {vec.shape[0]} dimensions; the index has {dims}")
+        return vec
+
+    # -- search --------------------------------------------------------------------------
+    def search(self, name: str, req: SearchRequest, **context: Any) -> SearchResult:
+        """Search the version behind ``req.label`` (or ``req.version``); traced."""
+        if self.exporter is None:
+            return self._search(name, req, None)
+        fields = {k: v for k, v in context.items() if v is not None}
+        with open_span(self.exporter, f"retrieve {name}", "retrieval", input=req.query,
+                       **fields) as span:  # fmt: skip
+            if context.get("trace_id"):
+                span.trace_id = context["trace_id"]
+                span.parent_id = context.get("parent_id")
+            return self._search(name, req, span)
+
+    def _search(self, name: str, req: SearchRequest, span: Any) -> SearchResult:
+        started = time.perf_counter()
+        version = self.resolve(name, req.label, req.version)
+        snapshot = self.snapshot(version)
+        vector = self.embed_query(snapshot, req.query) if req.mode != "keyword" else None
+        hits = search_snapshot(snapshot, vector, req)
+        if vector is None and hits:
+            # keyword mode: still report how close the hits are in meaning
+            vector = self.embed_query(snapshot, req.query)
+            for hit in hits:
+                row = snapshot.row_of(hit.chunk_id)
+                hit.vector_score = round(float(snapshot.vectors[row] @ vector), 6)
+        best = max((h.vector_score for h in hits), default=None)
+        result = SearchResult(
+            index=name, version=version.version, mode=req.mode, hits=hits, best_score=best,
+            embedder=snapshot.manifest["embedder"]["id"],
+            latency_ms=round((time.perf_counter() - started) * 1000, 3),
+        )  # fmt: skip
+        if span is not None:
+            _describe(span, result, req, self.settings.rag_score_threshold)
+        return result
+
+    def close(self) -> None:
+        for embedder in self._embedders.values():
+            embedder.close()
+        if self.exporter is not None:
+            self.exporter.flush()
+
+
+def _describe(span: Any, result: SearchResult, req: SearchRequest, threshold: float) -> None:
+    """OpenInference retrieval attributes, plus Shipyard's own for stats."""
+    attrs: dict[str, Any] = {
+        "shipyard.index.name": result.index,
+        "shipyard.index.version": result.version,
+        "shipyard.retrieval.mode": result.mode,
+        "shipyard.retrieval.k": req.k,
+        "shipyard.retrieval.hits": len(result.hits),
+        "shipyard.retrieval.embedder": result.embedder,
+        "shipyard.retrieval.threshold": threshold,
+    }
+    if result.best_score is not None:
+        attrs["shipyard.retrieval.best_score"] = result.best_score
+        attrs["shipyard.retrieval.covered"] = result.best_score >= threshold
+    if req.filters:
+        attrs["shipyard.retrieval.filters"] = req.filters
+    for i, hit in enumerate(result.hits):
+        prefix = f"retrieval.documents.{i}.document"
+        attrs[f"{prefix}.id"] = hit.chunk_id
+        attrs[f"{prefix}.score"] = hit.score
+        attrs[f"{prefix}.content"] = hit.text[:CONTENT_CHARS]
+        attrs[f"{prefix}.metadata"] = {"doc_id": hit.doc_id, "source": hit.source,
+                                       "vector_score": hit.vector_score}  # fmt: skip
+    span.set_attributes(attrs)
+    span.set_output([{"chunk_id": h.chunk_id, "doc_id": h.doc_id, "score": h.score}
+                     for h in result.hits])  # fmt: skip

@@ -1,0 +1,43 @@
+"""RAG: /api/v1/rag — indexes (versions live in the registry, kind ``index``) and searches."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Header
+from pydantic import BaseModel
+
+from shipyard.core.identity import Actor
+from shipyard.gateway.telemetry import parse_traceparent
+from shipyard.platform import Platform
+from shipyard.rag.retrieval import SearchRequest, SearchResult
+from shipyard.registry.schemas import Entry, Kind
+from shipyard.server.deps import platform, viewer
+
+router = APIRouter(prefix="/api/v1/rag", tags=["rag"])
+
+
+class IndexList(BaseModel):
+    indexes: list[Entry]
+
+
+@router.get("/indexes")
+def list_indexes(
+    search: str | None = None, p: Platform = Depends(platform), _: Actor = Depends(viewer)
+) -> IndexList:
+    return IndexList(indexes=p.registry.list_entries(Kind.index, search))
+
+
+@router.post("/indexes/{name}/search")
+def search(
+    name: str,
+    req: SearchRequest,
+    traceparent: str | None = Header(None),
+    x_shipyard_project: str | None = Header(None),
+    p: Platform = Depends(platform),
+    actor: Actor = Depends(viewer),
+) -> SearchResult:
+    """The top chunks for a query from the version behind ``label`` (default production)."""
+    context: dict[str, object] = {"project": x_shipyard_project or "rag", "tenant": actor.tenant}
+    parent = parse_traceparent(traceparent)
+    if parent is not None:
+        context["trace_id"], context["parent_id"] = parent
+    return p.rag.search(name, req, **context)

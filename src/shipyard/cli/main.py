@@ -16,6 +16,7 @@ from shipyard.cli import (
     gateway,
     keys,
     prompts,
+    rag,
     registry,
     runs,
     server,
@@ -38,7 +39,7 @@ def cli() -> None:
 
 for module in (
     server, demo, keys, audit, experiments, runs, registry, traces, stats, gateway, prompts,
-    evalsets, evals,
+    evalsets, evals, rag,
 ):  # fmt: skip
     cli.add_command(module.command)
 

@@ -37,9 +37,9 @@ class SearchRequest(BaseModel):
     k: int = Field(5, ge=1, le=MAX_K)
     mode: Mode = "hybrid"
     filters: dict[str, Any] = Field(default_factory=dict)
-    rerank: str | None = Field(None, description="a registered reranker's name")
-    label: str | None = Field(None, description="the alias to search (default production)")
-    version: int | None = Field(None, ge=1, le=2**31 - 1)
+    rerank: str | None = Field(default=None, description="a registered reranker's name")
+    label: str | None = Field(default=None, description="the alias to search (default production)")
+    version: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
 class Hit(BaseModel):

@@ -117,7 +117,7 @@ def _jsonl_gz(rows: list[dict[str, Any]]) -> bytes:
     return gzip.compress(raw, compresslevel=3, mtime=0)
 
 
-def _read_jsonl_gz(data: bytes) -> list[dict[str, Any]]:
+def read_jsonl_gz(data: bytes) -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in gzip.decompress(data).splitlines() if line]
 
 
@@ -166,10 +166,10 @@ def read_snapshot(manifest: dict[str, Any], read_blob: ReadBlob) -> Snapshot:
         raise InvalidInput(f"index snapshot format {manifest.get('format')!r} is not readable "
                            f"by this version of Shipyard (reads {FORMAT})")  # fmt: skip
     files = manifest["files"]
-    chunks = [Chunk.from_json(r) for r in _read_jsonl_gz(read_blob(files["chunks"]))]
+    chunks = [Chunk.from_json(r) for r in read_jsonl_gz(read_blob(files["chunks"]))]
     vectors = np.load(io.BytesIO(read_blob(files["vectors"])), allow_pickle=False)
     docs = {}
-    for row in _read_jsonl_gz(read_blob(files["documents"])):
+    for row in read_jsonl_gz(read_blob(files["documents"])):
         docs[row["doc_id"]] = DocRecord(row["doc_id"], row["digest"], row["source"],
                                         row.get("title", ""), row["chunk_ids"])  # fmt: skip
     backend_config = dict(manifest["backend"])

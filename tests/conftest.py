@@ -190,6 +190,17 @@ class ServerProcess:
         settings = Settings.load(home=self.home / "client")
         return Client(settings, url=self.url, api_key=api_key or "")
 
+    def embedded_settings(self) -> Settings:
+        """Settings for a second process on the server's own store (no HTTP)."""
+        url = self.env.get("SHIPYARD_DATABASE_URL")
+        home = self.home / "second"
+        if url:
+            return Settings.load(
+                home=home, database_url=url, artifacts=str(self.home / "artifacts")
+            )
+        return Settings.load(home=home, database_url=f"sqlite:///{self.home / 'shipyard.db'}",
+                             artifacts=str(self.home / "artifacts"))  # fmt: skip
+
 
 @pytest.fixture(scope="session")
 def session_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ServerProcess]]:

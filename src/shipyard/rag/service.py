@@ -66,7 +66,7 @@ class RagService:
         self.exporter = exporter
         self.gateway_call = gateway_call
         self._lock = threading.Lock()
-        self._aliases: dict[tuple[str, str], tuple[float, Version]] = {}
+        self._aliases: dict[tuple[str, str], tuple[float, int, Version]] = {}
         self._snapshots = _LRU(settings.rag_max_loaded)
         self._loading: dict[str, threading.Lock] = {}
         self._embedders: dict[str, Embedder] = {}
@@ -79,11 +79,13 @@ class RagService:
         alias = label or DEFAULT_ALIAS
         key = (name, alias)
         now = time.monotonic()
+        changes = self.registry.alias_changes
         cached = self._aliases.get(key)
-        if cached is not None and now - cached[0] < self.settings.rag_alias_ttl_s:
-            return cached[1]
+        if (cached is not None and cached[1] == changes
+                and now - cached[0] < self.settings.rag_alias_ttl_s):  # fmt: skip
+            return cached[2]
         found = self.registry.fetch(name, Kind.index, alias=alias)
-        self._aliases[key] = (now, found)
+        self._aliases[key] = (now, changes, found)
         return found
 
     def snapshot(self, version: Version) -> Snapshot:

@@ -40,6 +40,9 @@ class RegistryService:
         self.db = db
         self.artifacts = artifacts
         self.tracking = tracking
+        # Bumped after every alias move and new version made through this process: readers
+        # that cache alias lookups (index searches) drop them at once instead of at expiry.
+        self.alias_changes = 0
 
     # -- entries -----------------------------------------------------------------------------
 
@@ -187,7 +190,9 @@ class RegistryService:
         if req.source_run_id is not None:
             self.tracking.get_run(req.source_run_id)  # NotFound when it does not exist
         digest = content_hash(req.payload, req.artifact_digest)
-        return retry_on_conflict(lambda: self._add_version(actor, name, req, kind, digest))
+        version = retry_on_conflict(lambda: self._add_version(actor, name, req, kind, digest))
+        self.alias_changes += 1  # `latest` moved
+        return version
 
     def _add_version(
         self, actor: Actor, name: str, req: CreateVersion, kind: Kind | None, digest: str
@@ -435,7 +440,9 @@ class RegistryService:
                         f"and version {version} is not approved (an admin runs "
                         f"`shipyard registry approve {name} {version}`)"
                     )
-            return self._write_alias(s, actor, entry, alias, current, version, reason, action)
+            event = self._write_alias(s, actor, entry, alias, current, version, reason, action)
+        self.alias_changes += 1
+        return event
 
     def _write_alias(
         self,

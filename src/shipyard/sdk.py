@@ -93,6 +93,7 @@ class Client:
             from shipyard.client.rag import RemoteRag
 
             return Rag(RemoteRag(self._transport), self)
+        from shipyard.rag.apps import build_runner
         from shipyard.rag.local import LocalRag
         from shipyard.rag.service import RagService
 
@@ -101,7 +102,13 @@ class Client:
             self.settings.rag, plat.registry, plat.read_blob, self.spans,
             lambda body: self.gateway.call("embeddings", body).body,
         )  # fmt: skip
-        local = LocalRag(service)
+
+        def gateway(operation: str, body: dict[str, Any], context: dict[str, Any]) -> Any:
+            reply = self.gateway.call(operation, body, **context)  # type: ignore[arg-type]
+            return reply.body, reply.headers
+
+        runner = build_runner(plat, service.search, gateway, self.spans, self._actor)
+        local = LocalRag(service, runner)
         self._closers.insert(0, local.close)
         return Rag(local, self)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
+from shipyard.rag.apps import AskRequest, RagAnswer
 from shipyard.rag.retrieval import SearchRequest, SearchResult
 
 
@@ -16,3 +17,7 @@ class RagAPI(ABC):
     @abstractmethod
     def search(self, index: str, req: SearchRequest, **context: Any) -> SearchResult:
         """Search the version of ``index`` behind ``req.label`` (default production)."""
+
+    @abstractmethod
+    def ask(self, app: str, req: AskRequest, **context: Any) -> RagAnswer:
+        """Answer a question with a RAG app (its version behind ``req.label``)."""

@@ -6,12 +6,15 @@ import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from shipyard.core.errors import InvalidInput, NotFound
 from shipyard.rag.api import RagAPI
+from shipyard.rag.apps import REQUIRED_VARIABLES, AppSpec, AskRequest, RagAnswer
 from shipyard.rag.cache import EmbeddingCache
 from shipyard.rag.ingest import IngestOptions, IngestReport, Reporter, ingest
 from shipyard.rag.retrieval import Mode, SearchRequest, SearchResult
 
 if TYPE_CHECKING:
+    from shipyard.registry.schemas import Version
     from shipyard.sdk import Client
 
 
@@ -68,3 +71,43 @@ class Rag:
         req = SearchRequest(query=query, k=k, mode=mode, filters=filters or {}, label=label,
                             version=version, rerank=rerank)  # fmt: skip
         return self.api.search(index, req)
+
+    # -- apps ----------------------------------------------------------------------------
+    def create_app(self, name: str, *, description: str = "", **spec: Any) -> Version:
+        """A new version of app ``name`` (index, prompt, route, k...); the first version is
+        labelled production. An unchanged spec returns the newest version."""
+        from shipyard.registry.schemas import Kind
+
+        app = AppSpec.model_validate(spec)
+        index = self.client.registry.get_version(app.index, alias=app.index_label)
+        if index.kind != Kind.index:
+            raise InvalidInput(f"{app.index} is a {index.kind}, not an index")
+        prompt = self.client.prompts.get(app.prompt, app.prompt_label, cache_ttl_s=0)
+        missing = [v for v in REQUIRED_VARIABLES if v not in prompt.variables]
+        if missing:
+            needed = ", ".join(REQUIRED_VARIABLES)
+            raise InvalidInput(
+                f"prompt {prompt.ref} must declare the variables {needed} "
+                f"(missing {', '.join(missing)})"
+            )
+        try:
+            self.client.registry.get_version(name, alias="production")
+            first = False
+        except NotFound:
+            first = True
+        version = self.client.registry.create_version(
+            name, kind=Kind.app, payload=app.model_dump(mode="json"), description=description,
+            dedupe=True,
+        )  # fmt: skip
+        if first:
+            self.client.registry.set_alias(name, "production", version.version, "first version")
+        return version
+
+    def ask(
+        self, app: str, question: str, *, label: str | None = None, user: str | None = None,
+        session: str | None = None,
+    ) -> RagAnswer:  # fmt: skip
+        """Answer ``question`` with app ``app``: retrieval, the prompt, the model; with
+        citations and a groundedness score, traced as one trace."""
+        return self.api.ask(app, AskRequest(question=question, label=label, user=user,
+                                            session=session))  # fmt: skip

@@ -27,6 +27,7 @@ class Kind(StrEnum):
     evalset = "evalset"
     policy = "policy"
     route = "route"
+    app = "app"
 
 
 def check_name(name: str) -> str:

@@ -12,9 +12,11 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from shipyard import __version__
+from shipyard.core.identity import Actor, Role
 from shipyard.core.settings import Settings
 from shipyard.platform import Platform
 from shipyard.server import errors
+from shipyard.server.bridge import gateway_call
 from shipyard.server.fastpath import GatewayFastPath, document
 from shipyard.server.middleware import BodyLimit, HttpCounters, HttpMetrics
 from shipyard.server.routers import (
@@ -71,6 +73,9 @@ def create_app(settings: Settings, *, platform: Platform | None = None) -> FastA
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(plat.tracing.warm_up)
         await run_in_threadpool(_gateway_start, plat)
+        # index embedders of type "gateway" call this server's own gateway
+        embed = gateway_call(plat, Actor(name="rag", role=Role.viewer), asyncio.get_running_loop())
+        plat.rag.gateway_call = lambda body: embed("embeddings", body, {})[0]
         tasks = [
             asyncio.create_task(_retention_loop(plat, settings.tracing.retention_interval_s)),
             asyncio.create_task(plat.gateway.refresh_loop()),

@@ -20,8 +20,9 @@ class MiniLMOptions(EmbedderOptions):
 
 
 @functools.cache
-def _model(threads: int) -> MiniLM:
-    return MiniLM(threads=threads)
+def shared_model() -> MiniLM:
+    """One MiniLM per process for index embedding and groundedness scoring."""
+    return MiniLM(threads=os.cpu_count() or 1)
 
 
 @register_embedder
@@ -41,4 +42,4 @@ class LocalMiniLM(Embedder):
         return DIMS
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        return _model(os.cpu_count() or 1).embed(texts, batch_size=self.options.batch_size)
+        return shared_model().embed(texts, batch_size=self.options.batch_size)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Depends, Header
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from shipyard.core.identity import Actor
 from shipyard.gateway.telemetry import parse_traceparent
 from shipyard.platform import Platform
+from shipyard.rag.apps import AskRequest, RagAnswer, build_runner
 from shipyard.rag.retrieval import SearchRequest, SearchResult
 from shipyard.registry.schemas import Entry, Kind
+from shipyard.server.bridge import gateway_call
 from shipyard.server.deps import platform, viewer
 
 router = APIRouter(prefix="/api/v1/rag", tags=["rag"])
@@ -41,3 +46,34 @@ def search(
     if parent is not None:
         context["trace_id"], context["parent_id"] = parent
     return p.rag.search(name, req, **context)
+
+
+class AppList(BaseModel):
+    apps: list[Entry]
+
+
+@router.get("/apps")
+def list_apps(
+    search: str | None = None, p: Platform = Depends(platform), _: Actor = Depends(viewer)
+) -> AppList:
+    return AppList(apps=p.registry.list_entries(Kind.app, search))
+
+
+@router.post("/apps/{name}/ask")
+async def ask(
+    name: str,
+    req: AskRequest,
+    traceparent: str | None = Header(None),
+    x_shipyard_project: str | None = Header(None),
+    p: Platform = Depends(platform),
+    actor: Actor = Depends(viewer),
+) -> RagAnswer:
+    """Answer a question with a RAG app: retrieval, its prompt and model, citations and a
+    groundedness score, all in one trace."""
+    call = gateway_call(p, actor, asyncio.get_running_loop())
+    runner = build_runner(p, p.rag.search, call, p.rag.exporter, actor)
+    context: dict[str, object] = {"project": x_shipyard_project or "rag", "tenant": actor.tenant}
+    parent = parse_traceparent(traceparent)
+    if parent is not None:
+        context["trace_id"], context["parent_id"] = parent
+    return await run_in_threadpool(runner.ask, name, req, **context)

@@ -108,7 +108,7 @@ class Client:
             return reply.body, reply.headers
 
         runner = build_runner(plat, service.search, gateway, self.spans, self._actor)
-        local = LocalRag(service, runner)
+        local = LocalRag(service, runner, plat.tracing)
         self._closers.insert(0, local.close)
         return Rag(local, self)
 

@@ -145,3 +145,22 @@ def test_a_running_server_follows_an_alias_moved_elsewhere(
         while remote.rag.search(name, "Danube", 1).version != 2:
             assert time.monotonic() - moved < 10, "the server did not follow the alias"
             time.sleep(0.1)
+
+
+def test_stats_show_the_share_of_searches_that_found_a_close_match(
+    client: Client, tmp_path: Path
+) -> None:
+    name = unique("kb")
+    client.rag.ingest(write_corpus(tmp_path / "corpus"), name)
+    client.rag.search(name, "sourdough starter wild yeast", 3)  # close to a chunk
+    client.rag.search(name, "quarterly tax filing deadline for corporations", 3)  # far from all
+    deadline = time.monotonic() + 30
+    while True:
+        client.flush()
+        rows = client.rag.stats(name, threshold=0.45)
+        if rows and rows[0].requests == 2:
+            break
+        assert time.monotonic() < deadline, rows
+        time.sleep(0.1)
+    assert rows[0].version == 1 and rows[0].covered == 1 and rows[0].share_covered == 0.5
+    assert client.rag.stats(name, threshold=-1.0)[0].covered == 2

@@ -310,3 +310,108 @@ def eval_(
         (report_dir / f"{name}-retrieval.html").write_text(render_html(comparison))
         console.print(f"reports: {report_dir / f'{name}-retrieval.md'}, "
                       f"{report_dir / f'{name}-retrieval.html'}")  # fmt: skip
+
+
+@command.command("app")
+@click.argument("name")
+@click.option("--index", required=True, help="The index (its alias: --index-label).")
+@click.option("--index-label", default="production", show_default=True)
+@click.option("--prompt", required=True,
+              help="A prompt declaring the variables question and context.")  # fmt: skip
+@click.option("--prompt-label", default="production", show_default=True)
+@click.option("--route", default=None, help="A gateway route or model (default: the prompt's).")
+@click.option("-k", "k", type=int, default=4, show_default=True, help="Chunks given to the model.")
+@click.option("--mode", type=click.Choice(["hybrid", "vector", "keyword"]), default="hybrid",
+              show_default=True)  # fmt: skip
+@click.option("-m", "--description", default="")
+@click.pass_context
+def app(
+    ctx: click.Context, name: str, index: str, index_label: str, prompt: str,
+    prompt_label: str, route: str | None, k: int, mode: str, description: str,
+) -> None:  # fmt: skip
+    """Create (or add a version of) RAG app NAME: an index, a prompt and a route.
+
+    The first version is labelled production; an unchanged configuration adds no version.
+    """
+    version = get_client(ctx).rag.create_app(
+        name, index=index, index_label=index_label, prompt=prompt, prompt_label=prompt_label,
+        route=route, k=k, mode=mode, description=description,
+    )  # fmt: skip
+    console.print(f"app {name} v{version.version}: {index}@{index_label} + "
+                  f"{prompt}@{prompt_label}" + (f" → {route}" if route else ""))  # fmt: skip
+
+
+@command.command("apps")
+@json_option
+@click.pass_context
+def apps(ctx: click.Context, as_json: bool) -> None:
+    """RAG apps with their versions and aliases."""
+    from shipyard.registry.schemas import Kind
+
+    client = get_client(ctx)
+    entries = client.registry.list_entries(kind=Kind.app)
+    if as_json:
+        print_json(entries)
+        return
+    table = Table("name", "latest", "aliases", "index", "prompt", "route", "k")
+    for e in entries:
+        spec = client.registry.get_version(e.name, version=e.latest_version).payload
+        aliases = ", ".join(f"{a}→{v}" for a, v in e.aliases.items())
+        table.add_row(e.name, str(e.latest_version), aliases,
+                      f"{spec['index']}@{spec['index_label']}",
+                      f"{spec['prompt']}@{spec['prompt_label']}", spec.get("route") or "-",
+                      str(spec["k"]))  # fmt: skip
+    console.print(table)
+
+
+@command.command("ask")
+@click.argument("name")
+@click.argument("question")
+@click.option("--label", default=None, help="The app alias (default production).")
+@json_option
+@click.pass_context
+def ask(ctx: click.Context, name: str, question: str, label: str | None, as_json: bool) -> None:
+    """Ask RAG app NAME a question: the answer, its sources and a groundedness score."""
+    answer = get_client(ctx).rag.ask(name, question, label=label)
+    if as_json:
+        print_json(answer)
+        return
+    console.print(answer.answer or "(no answer)")
+    console.print("")
+    for c in answer.citations:
+        mark = "*" if c.cited else " "
+        where = c.source + (f" p.{c.page}" if c.page else "")
+        heading = f" — {c.heading}" if c.heading else ""
+        console.print(f"{mark}[{c.n}] {where}{heading}  (chunk {c.chunk_id})")
+    grounded = "-" if answer.groundedness is None else f"{answer.groundedness:.2f}"
+    console.print(
+        f"\n{name} v{answer.app_version}: {answer.index} v{answer.index_version}, prompt "
+        f"{answer.prompt}, model {answer.model or '-'}; groundedness {grounded}; "
+        f"{answer.latency_ms:.0f} ms; trace {answer.trace_id}"
+    )
+
+
+@command.command("stats")
+@click.argument("name", required=False)
+@click.option("--threshold", type=float, default=None,
+              help="Best cosine score counted as covered (default 0.5).")  # fmt: skip
+@click.option("--since", default="24h", show_default=True, help="Window start: 30m, 24h, 7d.")
+@json_option
+@click.pass_context
+def stats(
+    ctx: click.Context, name: str | None, threshold: float | None, since: str, as_json: bool
+) -> None:
+    """Searches per index version, and the share whose best match clears the threshold."""
+    from shipyard.cli.common import since_ms
+
+    rows = get_client(ctx).rag.stats(name, threshold, since_ms(since))
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("index", "version", "searches", "covered", "share", "best score p50",
+                  "threshold")  # fmt: skip
+    for r in rows:
+        p50 = "-" if r.best_score_p50 is None else f"{r.best_score_p50:.3f}"
+        table.add_row(r.index, str(r.version or "-"), str(r.requests), str(r.covered),
+                      f"{r.share_covered:.0%}", p50, f"{r.threshold:.2f}")  # fmt: skip
+    console.print(table)

@@ -9,6 +9,7 @@ from shipyard.client.http import Transport
 from shipyard.rag.api import RagAPI
 from shipyard.rag.apps import AskRequest, RagAnswer
 from shipyard.rag.retrieval import SearchRequest, SearchResult
+from shipyard.tracing.stats import RetrievalStats
 
 
 class RemoteRag(RagAPI):
@@ -34,3 +35,13 @@ class RemoteRag(RagAPI):
             json=req.model_dump(mode="json", exclude_none=True), headers=headers or None,
         )  # fmt: skip
         return RagAnswer.model_validate(data)
+
+    def stats(
+        self, index: str | None, threshold: float | None = None, since_ms: int | None = None,
+        until_ms: int | None = None,
+    ) -> list[RetrievalStats]:  # fmt: skip
+        params = {"index": index, "threshold": threshold, "since_ms": since_ms,
+                  "until_ms": until_ms}  # fmt: skip
+        data = self.t.call("GET", "/api/v1/rag/stats",
+                           params={k: v for k, v in params.items() if v is not None})  # fmt: skip
+        return [RetrievalStats.model_validate(x) for x in data["indexes"]]

@@ -11,6 +11,7 @@ from typing import Any
 
 from shipyard.rag.apps import AskRequest, RagAnswer
 from shipyard.rag.retrieval import SearchRequest, SearchResult
+from shipyard.tracing.stats import RetrievalStats
 
 
 class RagAPI(ABC):
@@ -21,3 +22,11 @@ class RagAPI(ABC):
     @abstractmethod
     def ask(self, app: str, req: AskRequest, **context: Any) -> RagAnswer:
         """Answer a question with a RAG app (its version behind ``req.label``)."""
+
+    @abstractmethod
+    def stats(
+        self, index: str | None, threshold: float | None = None, since_ms: int | None = None,
+        until_ms: int | None = None,
+    ) -> list[RetrievalStats]:  # fmt: skip
+        """Per index version: searches, and the share whose best score reaches ``threshold``
+        (default: the server's ``rag_score_threshold``)."""

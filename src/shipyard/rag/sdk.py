@@ -12,6 +12,7 @@ from shipyard.rag.apps import REQUIRED_VARIABLES, AppSpec, AskRequest, RagAnswer
 from shipyard.rag.cache import EmbeddingCache
 from shipyard.rag.ingest import IngestOptions, IngestReport, Reporter, ingest
 from shipyard.rag.retrieval import Mode, SearchRequest, SearchResult
+from shipyard.tracing.stats import RetrievalStats
 
 if TYPE_CHECKING:
     from shipyard.registry.schemas import Version
@@ -71,6 +72,14 @@ class Rag:
         req = SearchRequest(query=query, k=k, mode=mode, filters=filters or {}, label=label,
                             version=version, rerank=rerank)  # fmt: skip
         return self.api.search(index, req)
+
+    def stats(
+        self, index: str | None = None, threshold: float | None = None,
+        since_ms: int | None = None, until_ms: int | None = None,
+    ) -> list[RetrievalStats]:  # fmt: skip
+        """Searches per index version in a window (default 24 h) and the share whose best
+        score reaches ``threshold``."""
+        return self.api.stats(index, threshold, since_ms, until_ms)
 
     # -- apps ----------------------------------------------------------------------------
     def create_app(self, name: str, *, description: str = "", **spec: Any) -> Version:

@@ -45,7 +45,13 @@ from shipyard.tracing.schemas import (
     TracePage,
     TraceQuery,
 )
-from shipyard.tracing.stats import StatsQuery, StatsReport, compute
+from shipyard.tracing.stats import (
+    RetrievalStats,
+    StatsQuery,
+    StatsReport,
+    compute,
+    retrieval_coverage,
+)
 from shipyard.tracing.store import SpanStore
 from shipyard.tracing.writer import SpanWriter
 
@@ -422,6 +428,13 @@ class TracingService:
     def stats(self, q: StatsQuery) -> StatsReport:
         with self.db.read() as s:
             return compute(s, q)
+
+    def retrieval_stats(
+        self, index: str | None, threshold: float, since_ms: int | None = None,
+        until_ms: int | None = None,
+    ) -> list[RetrievalStats]:  # fmt: skip
+        with self.db.read() as s:
+            return retrieval_coverage(s, index, threshold, since_ms, until_ms)
 
     def _conditions(self, q: TraceQuery, t: Any) -> list[Any]:
         """Every filter but the time bounds and the cursor, on ``t`` (the table or an alias)."""

@@ -190,3 +190,54 @@ def _scores(
             stats.feedback_count = int(row[n])
             rated = int(row[n + 2] or 0)
             stats.feedback_positive_share = int(row[n + 1] or 0) / rated if rated else None
+
+
+# -- retrieval coverage ---------------------------------------------------------------------------
+
+
+class RetrievalStats(BaseModel):
+    """Searches of one index version in a window: how many found something close enough."""
+
+    index: str
+    version: int | None
+    requests: int
+    covered: int  # best cosine score ≥ threshold
+    share_covered: float
+    best_score_mean: float | None
+    best_score_p50: float | None
+    threshold: float
+
+
+def retrieval_coverage(
+    s: Session, index: str | None, threshold: float, since_ms: int | None, until_ms: int | None
+) -> list[RetrievalStats]:
+    """Per index version, the share of retrieval spans whose best score reaches
+    ``threshold`` (spans record ``shipyard.retrieval.best_score``)."""
+    import orjson
+
+    from shipyard.tracing.models import SpanRow
+
+    until = until_ms if until_ms is not None else now_ms()
+    since = since_ms if since_ms is not None else until - DAY_MS
+    stmt = select(SpanRow.index_name, SpanRow.index_version, SpanRow.attributes).where(
+        SpanRow.kind == "retrieval", SpanRow.start_ms >= since, SpanRow.start_ms < until,
+        SpanRow.index_name.is_not(None),
+    )  # fmt: skip
+    if index is not None:
+        stmt = stmt.where(SpanRow.index_name == index)
+    groups: dict[tuple[str, int | None], list[float | None]] = {}
+    for name, version, attrs in s.execute(stmt):
+        best = orjson.loads(attrs).get("shipyard.retrieval.best_score") if attrs else None
+        groups.setdefault((str(name), version), []).append(
+            float(best) if isinstance(best, int | float) else None)  # fmt: skip
+    out = []
+    for (name, version), bests in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
+        scored = sorted(b for b in bests if b is not None)
+        covered = sum(1 for b in scored if b >= threshold)
+        out.append(RetrievalStats(
+            index=name, version=version, requests=len(bests), covered=covered,
+            share_covered=covered / len(bests), threshold=threshold,
+            best_score_mean=sum(scored) / len(scored) if scored else None,
+            best_score_p50=scored[len(scored) // 2] if scored else None,
+        ))  # fmt: skip
+    return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends, Header, Query
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
@@ -16,6 +16,7 @@ from shipyard.rag.retrieval import SearchRequest, SearchResult
 from shipyard.registry.schemas import Entry, Kind
 from shipyard.server.bridge import gateway_call
 from shipyard.server.deps import platform, viewer
+from shipyard.tracing.stats import RetrievalStats
 
 router = APIRouter(prefix="/api/v1/rag", tags=["rag"])
 
@@ -77,3 +78,22 @@ async def ask(
     if parent is not None:
         context["trace_id"], context["parent_id"] = parent
     return await run_in_threadpool(runner.ask, name, req, **context)
+
+
+class StatsList(BaseModel):
+    indexes: list[RetrievalStats]
+
+
+@router.get("/stats")
+def stats(
+    index: str | None = None,
+    threshold: float | None = Query(None, ge=-1.0, le=1.0, description="default: server's"),
+    since_ms: int | None = Query(None, ge=0, le=2**62),
+    until_ms: int | None = Query(None, ge=0, le=2**62),
+    p: Platform = Depends(platform),
+    _: Actor = Depends(viewer),
+) -> StatsList:
+    """Per index version: searches in the window (default the last 24 h) and the share whose
+    best cosine score reaches the threshold."""
+    cut = p.settings.rag.rag_score_threshold if threshold is None else threshold
+    return StatsList(indexes=p.tracing.retrieval_stats(index, cut, since_ms, until_ms))

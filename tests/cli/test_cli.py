@@ -178,7 +178,7 @@ def test_demo_fills_a_fresh_home_and_serves_it(tmp_path: Path) -> None:
             lineage = client.registry.lineage("breast-cancer-classifier", champion.version)
             assert {d.context for d in lineage.datasets} == {"train", "test"}
             kinds = {e.kind.value for e in client.registry.list_entries()}
-            assert kinds == {"model", "prompt", "evalset", "route"}
+            assert kinds == {"model", "prompt", "evalset", "route", "index", "app"}
             from shipyard.tracing.schemas import TraceQuery
             from shipyard.tracing.stats import StatsQuery
 
@@ -233,6 +233,16 @@ def test_demo_fills_a_fresh_home_and_serves_it(tmp_path: Path) -> None:
             production = client.prompts.get("docs-answer").version
             assert production == (2 if "gate: PASS" in text else 1)
             assert len(client.evals.get_evalset("shipyard-docs").spec.cases) == 120
+            # RAG: two index versions compared, an app on the local model, a rollback
+            assert [v.version for v in client.registry.list_versions("python-docs")] == [2, 1]
+            retrieval = client.search_runs("", experiments=["rag/python-docs"]).runs
+            assert len(retrieval) == 2 and all(r.metrics["hit@5"] > 0.8 for r in retrieval)
+            assert "rollback: python-docs@production v2 → v1" in text
+            assert "retrieval-compare.html" in text
+            answer = client.rag.ask("python-help", "What does the del statement do?")
+            assert answer.citations and answer.index_version == 2
+            hits = client.rag.search("python-docs", "the del statement", 3).hits
+            assert "del.md" in {h.doc_id for h in hits}
     finally:
         proc.terminate()
         proc.wait(30)

@@ -229,7 +229,10 @@ def fill(client: Client) -> dict[str, Any]:
     from shipyard.cli.demo_evals import evals_demo
 
     evals = evals_demo(client, client.settings.home / "reports")
-    return {"best_run": best_run, "best_auc": best_auc, **evals}
+    from shipyard.cli.demo_rag import rag_demo
+
+    rag = rag_demo(client, client.settings.home / "reports")
+    return {"best_run": best_run, "best_auc": best_auc, **evals, **rag}
 
 
 def _register(client: Client, ordered: list[tuple[str, float]]) -> None:

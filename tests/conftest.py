@@ -170,6 +170,7 @@ class ServerProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
+        self.stop()  # a server that never became healthy must not outlive the test
         raise RuntimeError(f"server did not become healthy: {self.log.read_text()}")
 
     def stop(self) -> None:

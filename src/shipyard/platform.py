@@ -80,7 +80,7 @@ class Platform:
             lambda _key, batch: tracing.ingest(tracing.decode_native(batch)),
             batch_size=500, interval_s=0.2, max_pending=100_000, name="shipyard-rag-spans",
         )  # fmt: skip
-        return RagService(self.settings.rag, self.registry, self.read_blob, spans)
+        return RagService(self.settings.rag, self.registry, self.read_blob, spans, db=self.db)
 
     def read_blob(self, digest: str) -> bytes:
         with self.artifacts.open(digest) as f:

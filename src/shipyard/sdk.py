@@ -100,7 +100,7 @@ class Client:
         plat = self._platform
         service = RagService(
             self.settings.rag, plat.registry, plat.read_blob, self.spans,
-            lambda body: self.gateway.call("embeddings", body).body,
+            lambda body: self.gateway.call("embeddings", body).body, db=plat.db,
         )  # fmt: skip
 
         def gateway(operation: str, body: dict[str, Any], context: dict[str, Any]) -> Any:

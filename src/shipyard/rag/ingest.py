@@ -60,6 +60,7 @@ class IngestOptions(BaseModel):
     chunker: dict[str, Any] = Field(default_factory=lambda: {"strategy": "structure"})
     embedder: dict[str, Any] = Field(default_factory=lambda: {"type": "minilm"})
     backend: str = "auto"
+    large_backend: str = "hnsw"  # what auto picks above the exact-scan size
     backend_options: dict[str, Any] = Field(default_factory=dict)
     embed_input: str = "heading+text"
     description: str = ""
@@ -109,7 +110,7 @@ def previous_snapshot(registry: RegistryAPI, name: str) -> tuple[Version | None,
         return None, None
     if version.kind != Kind.index:
         raise InvalidInput(f"{name} is a registry entry of kind {version.kind}, not an index")
-    return version, read_snapshot(version.payload, blob_reader(registry))
+    return version, read_snapshot(version.payload, blob_reader(registry), searchable=False)
 
 
 def _same_setup(snapshot: Snapshot, manifest: dict[str, Any]) -> bool:
@@ -216,8 +217,8 @@ def ingest(
         )  # fmt: skip
     vectors, chunk_counts = _embed(plan, prev, embedder, cache, options.embed_input, reporter)
     manifest["embedder"]["dims"] = int(vectors.shape[1])
-    backend = make_backend(choose_backend(len(plan.chunks), options.backend),
-                           **options.backend_options)  # fmt: skip
+    chosen = choose_backend(len(plan.chunks), options.backend, options.large_backend)
+    backend = make_backend(chosen, **options.backend_options)
     reporter.stage(f"building the {backend.name} index", None)
     backend.build(vectors)
     manifest["backend"] = backend.config()

@@ -30,6 +30,14 @@ class Rag:
         self.client._closers.append(cache.close)
         return cache
 
+    def _large_backend(self) -> str:
+        """pgvector when this client is embedded on PostgreSQL with the extension."""
+        if self.client.remote:
+            return "hnsw"
+        from shipyard.rag.backends.pgvector import pgvector_available
+
+        return "pgvector" if pgvector_available(self.client._platform.db) else "hnsw"
+
     def gateway_call(self, body: dict[str, Any]) -> dict[str, Any]:
         """One ``/v1/embeddings`` call through this client's gateway."""
         return self.client.gateway.call("embeddings", body).body
@@ -52,7 +60,7 @@ class Rag:
         options = IngestOptions(
             chunker=chunker or {"strategy": "structure"}, embedder=embedder or {"type": "minilm"},
             backend=backend, backend_options=backend_options or {}, description=description,
-            promote=promote,
+            promote=promote, large_backend=self._large_backend(),
         )  # fmt: skip
         return ingest(self.client.registry, index, Path(path), options, self.cache,
                       gateway=self.gateway_call, reporter=reporter)  # fmt: skip

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from shipyard.registry.service import RegistryService
+    from shipyard.store.db import Database
 
 CONTENT_CHARS = 1000  # of each retrieved chunk kept in the span
 
@@ -59,12 +60,14 @@ class RagService:
         read_blob: ReadBlob,
         exporter: Batcher[SpanIn] | None = None,
         gateway_call: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        db: Database | None = None,
     ) -> None:
         self.settings = settings
         self.registry = registry
         self.read_blob = read_blob
         self.exporter = exporter
         self.gateway_call = gateway_call
+        self.db = db  # where pgvector indexes live
         self._lock = threading.Lock()
         self._aliases: dict[tuple[str, str], tuple[float, int, Version]] = {}
         self._snapshots = _LRU(settings.rag_max_loaded)
@@ -99,7 +102,7 @@ class RagService:
             with self._lock:
                 found = self._snapshots.get_fresh(digest)
             if found is None:
-                found = read_snapshot(version.payload, self.read_blob)
+                found = read_snapshot(version.payload, self.read_blob, db=self.db)
                 with self._lock:
                     self._snapshots.put(digest, found)
                     self._loading.pop(digest, None)

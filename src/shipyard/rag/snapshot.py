@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from shipyard.rag.bm25 import BM25
+    from shipyard.store.db import Database
 
 FORMAT = 1
 ReadBlob = Callable[[str], bytes]
@@ -159,7 +160,12 @@ def write_snapshot(
     return full, path
 
 
-def read_snapshot(manifest: dict[str, Any], read_blob: ReadBlob) -> Snapshot:
+def read_snapshot(
+    manifest: dict[str, Any], read_blob: ReadBlob, *, db: Database | None = None,
+    searchable: bool = True,
+) -> Snapshot:  # fmt: skip
+    """Load a version. ``db`` is where a pgvector index lives; ``searchable=False`` skips the
+    backend's index (an exact scan stands in: for reading chunks and vectors only)."""
     import numpy as np
 
     if manifest.get("format") != FORMAT:
@@ -172,8 +178,11 @@ def read_snapshot(manifest: dict[str, Any], read_blob: ReadBlob) -> Snapshot:
     for row in read_jsonl_gz(read_blob(files["documents"])):
         docs[row["doc_id"]] = DocRecord(row["doc_id"], row["digest"], row["source"],
                                         row.get("title", ""), row["chunk_ids"])  # fmt: skip
-    backend_config = dict(manifest["backend"])
+    backend_config = dict(manifest["backend"]) if searchable else {"name": "exact"}
     backend = make_backend(backend_config.pop("name"), **backend_config)
+    attach = getattr(backend, "attach", None)
+    if attach is not None:
+        attach(db, files["vectors"])
     ann = files.get("ann")
-    backend.restore(vectors, read_blob(ann) if ann else None)
+    backend.restore(vectors, read_blob(ann) if ann and searchable else None)
     return Snapshot(manifest, chunks, vectors, docs, backend)

@@ -75,7 +75,8 @@ def _load() -> None:
         return
     _LOADED = True
     import shipyard.rag.backends.exact
-    import shipyard.rag.backends.hnsw  # noqa: F401
+    import shipyard.rag.backends.hnsw
+    import shipyard.rag.backends.pgvector  # noqa: F401
 
     for ep in entry_points(group="shipyard.vector_backends"):
         register_backend(ep.load())
@@ -95,11 +96,12 @@ def make_backend(name: str, **options: Any) -> VectorBackend:
         raise InvalidInput(f"vector backend {name}: {problems}") from None
 
 
-def choose_backend(rows: int, requested: str | None = None) -> str:
-    """``auto`` (or nothing): exact up to :data:`EXACT_UP_TO` rows, HNSW above."""
+def choose_backend(rows: int, requested: str | None = None, large: str = "hnsw") -> str:
+    """``auto`` (or nothing): exact up to :data:`EXACT_UP_TO` rows, ``large`` above (HNSW, or
+    pgvector where the index is built on PostgreSQL)."""
     if requested and requested != "auto":
         return requested
-    return "exact" if rows <= EXACT_UP_TO else "hnsw"
+    return "exact" if rows <= EXACT_UP_TO else large
 
 
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

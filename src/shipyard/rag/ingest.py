@@ -186,9 +186,18 @@ def ingest(
     reporter: Reporter | None = None,
 ) -> IngestReport:
     """Build a new version of index ``name`` from the documents under ``path``."""
-    reporter = reporter or _Quiet()
-    started = time.perf_counter()
     embedder = embedder_from_config(options.embedder, gateway)
+    try:
+        return _ingest(registry, name, path, options, cache, embedder, reporter or _Quiet())
+    finally:
+        embedder.close()
+
+
+def _ingest(
+    registry: RegistryAPI, name: str, path: Path, options: IngestOptions,
+    cache: EmbeddingCache, embedder: Embedder, reporter: Reporter,
+) -> IngestReport:  # fmt: skip
+    started = time.perf_counter()
     chunker = chunker_from_config(options.chunker)
     manifest: dict[str, Any] = {
         "embedder": {**embedder.config(), "id": embedder.id},

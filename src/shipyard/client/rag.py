@@ -16,25 +16,19 @@ class RemoteRag(RagAPI):
     def __init__(self, transport: Transport) -> None:
         self.t = transport
 
+    def _post(self, path: str, req: Any, context: dict[str, Any]) -> Any:
+        traceparent = context.get("traceparent")
+        headers = {"traceparent": traceparent} if traceparent else None
+        body = req.model_dump(mode="json", exclude_none=True)
+        return self.t.call("POST", path, json=body, headers=headers)
+
     def search(self, index: str, req: SearchRequest, **context: Any) -> SearchResult:
-        headers = {}
-        if context.get("traceparent"):
-            headers["traceparent"] = context["traceparent"]
-        data = self.t.call(
-            "POST", f"/api/v1/rag/indexes/{quote(index, safe='')}/search",
-            json=req.model_dump(mode="json", exclude_none=True), headers=headers or None,
-        )  # fmt: skip
-        return SearchResult.model_validate(data)
+        path = f"/api/v1/rag/indexes/{quote(index, safe='')}/search"
+        return SearchResult.model_validate(self._post(path, req, context))
 
     def ask(self, app: str, req: AskRequest, **context: Any) -> RagAnswer:
-        headers = {}
-        if context.get("traceparent"):
-            headers["traceparent"] = context["traceparent"]
-        data = self.t.call(
-            "POST", f"/api/v1/rag/apps/{quote(app, safe='')}/ask",
-            json=req.model_dump(mode="json", exclude_none=True), headers=headers or None,
-        )  # fmt: skip
-        return RagAnswer.model_validate(data)
+        path = f"/api/v1/rag/apps/{quote(app, safe='')}/ask"
+        return RagAnswer.model_validate(self._post(path, req, context))
 
     def stats(
         self, index: str | None, threshold: float | None = None, since_ms: int | None = None,

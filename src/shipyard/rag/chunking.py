@@ -21,9 +21,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shipyard.core.errors import InvalidInput
+from shipyard.core.plugins import PluginRegistry
 from shipyard.rag.documents import Block, Chunk, Document, chunk_id
 
 Spans = Callable[[str], list[tuple[int, int]]]
@@ -176,27 +177,19 @@ class StructureChunker(Chunker):
         return out
 
 
-CHUNKERS: dict[str, type[Chunker]] = {c.name: c for c in (TokenChunker, StructureChunker)}
+CHUNKERS: PluginRegistry[Chunker] = PluginRegistry(
+    "chunker", lambda cls: cls.name, (), "shipyard.chunkers"
+)
+register_chunker = CHUNKERS.register
+register_chunker(TokenChunker)
+register_chunker(StructureChunker)
 DEFAULT_CHUNKER = "structure"
-
-
-def register_chunker(cls: type[Chunker]) -> type[Chunker]:
-    CHUNKERS[cls.name] = cls
-    return cls
 
 
 def make_chunker(strategy: str = DEFAULT_CHUNKER, **options: Any) -> Chunker:
     """A chunker by name; unknown names and bad options are clear errors."""
     cls = CHUNKERS.get(strategy)
-    if cls is None:
-        raise InvalidInput(f"unknown chunker {strategy!r}: use one of {', '.join(CHUNKERS)}")
-    try:
-        parsed = cls.Options.model_validate(options)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}"
-                             for e in exc.errors())  # fmt: skip
-        raise InvalidInput(f"chunker {strategy}: {problems}") from None
-    return cls(parsed)
+    return cls(CHUNKERS.options(strategy, cls.Options, options))
 
 
 def chunker_from_config(config: dict[str, Any]) -> Chunker:

@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shipyard.core.errors import InvalidInput, PayloadTooLarge, ShipyardError, ValidationFailed
-from shipyard.core.identity import Role
+from shipyard.core.identity import Actor, Role
 from shipyard.core.ids import new_id
 from shipyard.gateway.schemas import Operation
 from shipyard.gateway.service import Answer
@@ -102,9 +102,7 @@ class GatewayFastPath:
         """``GET /api/v1/prompts/{name}``: the version behind a label, or a pinned version."""
         path = scope["path"]
         try:
-            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-            key = presented_key(headers.get("authorization"), headers.get("x-api-key"))
-            actor = actor_for(key, self.platform, self.auth_required)
+            _, actor = self._caller(scope)
             actor.require(Role.viewer, f"GET {path}")
             label, version = _prompt_query(scope.get("query_string", b""))
             if self.platform.db.is_sqlite:
@@ -129,8 +127,7 @@ class GatewayFastPath:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         try:
             body = await self._body(headers, receive)
-            key = presented_key(headers.get("authorization"), headers.get("x-api-key"))
-            actor = actor_for(key, self.platform, self.auth_required)  # cached in memory
+            headers, actor = self._caller(scope, headers)
             gateway = self.platform.gateway
             caller = caller_from(headers, actor, gateway.settings.gateway.gateway_project)
             if op == "embeddings":
@@ -154,6 +151,15 @@ class GatewayFastPath:
                     "headers": SSE + _encode(result.headers)})  # fmt: skip
         await _stream(result, receive, send)
         return 200
+
+    def _caller(
+        self, scope: Scope, headers: dict[str, str] | None = None
+    ) -> tuple[dict[str, str], Actor]:
+        """The request's headers (lower-case names) and the actor behind its key (cached)."""
+        if headers is None:
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        key = presented_key(headers.get("authorization"), headers.get("x-api-key"))
+        return headers, actor_for(key, self.platform, self.auth_required)
 
     async def _body(self, headers: dict[str, str], receive: Receive) -> bytes:
         limit = self.max_body_bytes

@@ -16,12 +16,11 @@ backends load through the entry-point group ``shipyard.vector_backends``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from shipyard.core.errors import InvalidInput
+from shipyard.core.plugins import PluginRegistry
 
 if TYPE_CHECKING:
     import numpy as np
@@ -60,40 +59,17 @@ class VectorBackend(ABC):
         self.build(vectors)
 
 
-BACKENDS: dict[str, type[VectorBackend]] = {}
-_LOADED = False
-
-
-def register_backend(cls: type[VectorBackend]) -> type[VectorBackend]:
-    BACKENDS[cls.name] = cls
-    return cls
-
-
-def _load() -> None:
-    global _LOADED
-    if _LOADED:
-        return
-    _LOADED = True
-    import shipyard.rag.backends.exact
-    import shipyard.rag.backends.hnsw
-    import shipyard.rag.backends.pgvector  # noqa: F401
-
-    for ep in entry_points(group="shipyard.vector_backends"):
-        register_backend(ep.load())
+BACKENDS: PluginRegistry[VectorBackend] = PluginRegistry(
+    "vector backend", lambda cls: cls.name,
+    ("shipyard.rag.backends.exact", "shipyard.rag.backends.hnsw",
+     "shipyard.rag.backends.pgvector"), "shipyard.vector_backends",
+)  # fmt: skip
+register_backend = BACKENDS.register
 
 
 def make_backend(name: str, **options: Any) -> VectorBackend:
-    _load()
     cls = BACKENDS.get(name)
-    if cls is None:
-        raise InvalidInput(f"unknown vector backend {name!r}: use one of "
-                           f"{', '.join(sorted(BACKENDS))}")  # fmt: skip
-    try:
-        return cls(cls.Options.model_validate(options))
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}"
-                             for e in exc.errors())  # fmt: skip
-        raise InvalidInput(f"vector backend {name}: {problems}") from None
+    return cls(BACKENDS.options(name, cls.Options, options))
 
 
 def choose_backend(rows: int, requested: str | None = None, large: str = "hnsw") -> str:

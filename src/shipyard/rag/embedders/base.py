@@ -15,12 +15,12 @@ entry-point group ``shipyard.embedders``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from shipyard.core.errors import InvalidInput
+from shipyard.core.plugins import PluginRegistry
 
 if TYPE_CHECKING:
     import numpy as np
@@ -56,41 +56,18 @@ class Embedder(ABC):
         """Release connections or models."""
 
 
-EMBEDDERS: dict[str, type[Embedder]] = {}
-_LOADED = False
-
-
-def register_embedder(cls: type[Embedder]) -> type[Embedder]:
-    EMBEDDERS[cls.kind] = cls
-    return cls
-
-
-def _load() -> None:
-    global _LOADED
-    if _LOADED:
-        return
-    _LOADED = True
-    import shipyard.rag.embedders.http
-    import shipyard.rag.embedders.local  # noqa: F401
-
-    for ep in entry_points(group="shipyard.embedders"):
-        register_embedder(ep.load())
+EMBEDDERS: PluginRegistry[Embedder] = PluginRegistry(
+    "embedder", lambda cls: cls.kind,
+    ("shipyard.rag.embedders.http", "shipyard.rag.embedders.local"), "shipyard.embedders",
+)  # fmt: skip
+register_embedder = EMBEDDERS.register
 
 
 def embedder_from_config(config: dict[str, Any], context: Any = None) -> Embedder:
-    _load()
     options = dict(config)
     kind = str(options.pop("type", "minilm"))
     cls = EMBEDDERS.get(kind)
-    if cls is None:
-        raise InvalidInput(f"unknown embedder {kind!r}: use one of {', '.join(sorted(EMBEDDERS))}")
-    try:
-        parsed = cls.Options.model_validate(options)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}"
-                             for e in exc.errors())  # fmt: skip
-        raise InvalidInput(f"embedder {kind}: {problems}") from None
-    return cls(parsed, context)
+    return cls(EMBEDDERS.options(kind, cls.Options, options), context)
 
 
 def parse_embedder(spec: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query
 from pydantic import BaseModel
@@ -19,6 +20,15 @@ from shipyard.server.deps import platform, viewer
 from shipyard.tracing.stats import RetrievalStats
 
 router = APIRouter(prefix="/api/v1/rag", tags=["rag"])
+
+
+def _context(traceparent: str | None, project: str | None, actor: Actor) -> dict[str, Any]:
+    """Where a request's spans go: its project, the key's tenant, the caller's trace."""
+    context: dict[str, Any] = {"project": project or "rag", "tenant": actor.tenant}
+    parent = parse_traceparent(traceparent)
+    if parent is not None:
+        context["trace_id"], context["parent_id"] = parent
+    return context
 
 
 class IndexList(BaseModel):
@@ -42,11 +52,7 @@ def search(
     actor: Actor = Depends(viewer),
 ) -> SearchResult:
     """The top chunks for a query from the version behind ``label`` (default production)."""
-    context: dict[str, object] = {"project": x_shipyard_project or "rag", "tenant": actor.tenant}
-    parent = parse_traceparent(traceparent)
-    if parent is not None:
-        context["trace_id"], context["parent_id"] = parent
-    return p.rag.search(name, req, **context)
+    return p.rag.search(name, req, **_context(traceparent, x_shipyard_project, actor))
 
 
 class AppList(BaseModel):
@@ -73,10 +79,7 @@ async def ask(
     groundedness score, all in one trace."""
     call = gateway_call(p, actor, asyncio.get_running_loop())
     runner = build_runner(p, p.rag.search, call, p.rag.exporter, actor)
-    context: dict[str, object] = {"project": x_shipyard_project or "rag", "tenant": actor.tenant}
-    parent = parse_traceparent(traceparent)
-    if parent is not None:
-        context["trace_id"], context["parent_id"] = parent
+    context = _context(traceparent, x_shipyard_project, actor)
     return await run_in_threadpool(runner.ask, name, req, **context)
 
 

@@ -52,6 +52,8 @@ class Database:
             parsed = parsed.set(drivername="postgresql+psycopg")
             self.url = parsed
         self._write_mutex = threading.Lock() if self.is_sqlite else None
+        # PostgreSQL extensions found usable (or not), by name: checked once per process
+        self.extensions: dict[str, bool] = {}
         self._checkpointer: threading.Thread | None = None
         self._stop = threading.Event()
         self._background_checkpoints = background_checkpoints and self.is_sqlite

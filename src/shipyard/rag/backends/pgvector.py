@@ -49,13 +49,18 @@ def pgvector_available(db: Database | None) -> bool:
     """PostgreSQL with the ``vector`` extension installed (or installable)."""
     if db is None or db.dialect != "postgresql":
         return False
+    known = db.extensions.get("vector")
+    if known is not None:
+        return known
     try:
         with db.write_engine.begin() as conn:
             conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS vector")
-        return True
+        available = True
     except Exception as exc:  # no extension files, or no right to create it
         log.warning("pgvector is not available on this database: %s", exc)
-        return False
+        available = False
+    db.extensions["vector"] = available  # asked once per database
+    return available
 
 
 @register_backend

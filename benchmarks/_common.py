@@ -59,7 +59,7 @@ def peer_python(name: str, requirement: str, probe: str) -> Path:
         return py
     print(f"setting up {requirement} in {venv} (once; takes a few minutes)", file=sys.stderr)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([py, "-m", "pip", "install", "-q", requirement], check=True)
+    subprocess.run([py, "-m", "pip", "install", "-q", *requirement.split()], check=True)
     return py
 
 

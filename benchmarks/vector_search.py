@@ -215,9 +215,19 @@ def main() -> None:
     parser.add_argument("--ef", type=int, default=64)
     parser.add_argument("--synthetic", action="store_true")
     parser.add_argument("--no-hnswlib", action="store_true")
+    parser.add_argument("--vectors", type=Path, help="an .npy of unit vectors to use instead")
     a = parser.parse_args()
 
-    vectors, queries, what = (synthetic_vectors if a.synthetic else real_vectors)(a.n, a.queries)
+    if a.vectors is not None:
+        data = np.load(a.vectors).astype(np.float32)
+        data /= np.linalg.norm(data, axis=1, keepdims=True)
+        order = np.random.default_rng(0).permutation(data.shape[0])
+        n = min(a.n, data.shape[0] - a.queries)
+        vectors, queries = data[order[:n]], data[order[n : n + a.queries]]
+        what = f"vectors from {a.vectors.name}"
+    else:
+        maker = synthetic_vectors if a.synthetic else real_vectors
+        vectors, queries, what = maker(a.n, a.queries)
     console.print(f"{vectors.shape[0]:,} vectors × {vectors.shape[1]} ({what}); "
                   f"{queries.shape[0]:,} queries; M={a.m}, efConstruction={a.ef_construction}, "
                   f"efSearch={a.ef}")  # fmt: skip

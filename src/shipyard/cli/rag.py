@@ -11,6 +11,7 @@ import orjson
 from rich.table import Table
 
 from shipyard.cli.common import console, get_client, json_option, print_json, progress_bar
+from shipyard.cli.registry import rollback as registry_rollback
 from shipyard.core.errors import InvalidInput
 from shipyard.rag.embedders import parse_embedder
 
@@ -177,17 +178,6 @@ def promote(ctx: click.Context, name: str, version: int, alias: str, reason: str
     """Point ALIAS (production) of index NAME at VERSION."""
     ev = get_client(ctx).registry.set_alias(name, alias, version, reason)
     console.print(f"{name}@{alias}: {ev.from_version or '-'} → {ev.to_version}")
-
-
-@command.command("rollback")
-@click.argument("name")
-@click.option("--alias", default="production", show_default=True)
-@click.option("--reason", default="", help="Why (kept in the alias history).")
-@click.pass_context
-def rollback(ctx: click.Context, name: str, alias: str, reason: str) -> None:
-    """Move ALIAS (production) of index NAME back to the version it pointed at before."""
-    ev = get_client(ctx).registry.rollback(name, alias, reason)
-    console.print(f"{name}@{alias} rolled back: {ev.from_version} → {ev.to_version}")
 
 
 @command.command("list")
@@ -415,3 +405,6 @@ def stats(
         table.add_row(r.index, str(r.version or "-"), str(r.requests), str(r.covered),
                       f"{r.share_covered:.0%}", p50, f"{r.threshold:.2f}")  # fmt: skip
     console.print(table)
+
+
+command.add_command(registry_rollback)  # `shipyard rag rollback NAME`: the registry's own

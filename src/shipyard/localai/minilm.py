@@ -112,8 +112,7 @@ class MiniLM:
             return out
         encodings = tok.encode_batch(texts)
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
+        for idx in _batches(order, [len(e.ids) for e in encodings], batch_size):
             width = max(len(encodings[i].ids) for i in idx)
             ids = np.zeros((len(idx), width), dtype=np.int64)
             mask = np.zeros((len(idx), width), dtype=np.int64)
@@ -130,3 +129,24 @@ class MiniLM:
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
             out[idx] = pooled / np.maximum(norms, 1e-12)
         return out
+
+
+# Short texts run faster in large batches (sentences: ~150/s in 64s against ~105/s in 4s);
+# long ones gain nothing from them and need more memory. A batch holds at most this many
+# (padded) tokens, and at most ``batch_size`` texts.
+TOKENS_PER_BATCH = 1536
+
+
+def _batches(order: list[int], lengths: list[int], batch_size: int) -> list[list[int]]:
+    """Indices in ascending length, cut so that rows × the longest row stays in budget."""
+    out: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        if current and (len(current) >= batch_size
+                        or (len(current) + 1) * lengths[i] > TOKENS_PER_BATCH):  # fmt: skip
+            out.append(current)
+            current = []
+        current.append(i)
+    if current:
+        out.append(current)
+    return out

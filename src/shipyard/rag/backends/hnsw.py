@@ -5,7 +5,8 @@ gave the highest single-query throughput at recall@10 above 0.95, installs as a 
 compiler), filters during the graph walk (an id bitmap), and serialises to one file.
 
 A filter that leaves few rows (under :data:`EXACT_SUBSET`) is answered by an exact scan of
-those rows instead: faster than walking a graph that is mostly filtered out, and exact.
+those rows instead; a wider one walks the graph with an id bitmap and a larger efSearch the
+more selective it is (filtered recall falls otherwise: 0.91 at 10% allowed with ef 64).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from shipyard.rag.backends.base import BackendOptions, VectorBackend, register_b
 if TYPE_CHECKING:
     import numpy as np
 
-EXACT_SUBSET = 20_000
+EXACT_SUBSET = 5_000  # rows; measured: gathering 20k rows per query ran at ~100 QPS
 
 
 class HNSWOptions(BackendOptions):
@@ -88,7 +89,11 @@ class HNSWBackend(VectorBackend):
             bits = np.packbits(allowed.astype(bool), bitorder="little")
             params = faiss.SearchParametersHNSW()
             params.sel = faiss.IDSelectorBitmap(n, faiss.swig_ptr(bits))
-            params.efSearch = max(self.options.ef_search, k)
+            # a selective filter hides most of the graph: search wider (10% allowed needs
+            # ef 128 for recall 0.97 where 64 gives 0.91, measured on real MiniLM vectors)
+            share = subset.shape[0] / n
+            widen = 2 if share >= 0.2 else 4 if share >= 0.05 else 8
+            params.efSearch = min(max(self.options.ef_search * widen, k), 1024)
             scores, rows = self.index.search(q, k, params=params)
         keep = rows[0] >= 0
         return rows[0][keep].astype(np.int64), scores[0][keep].astype(np.float32)

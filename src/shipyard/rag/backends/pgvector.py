@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from shipyard.store.db import Database
 
 log = logging.getLogger("shipyard.rag")
-EXACT_SUBSET = 20_000
+EXACT_SUBSET = 5_000
 _REGISTRY_DDL = """
 CREATE TABLE IF NOT EXISTS rag_vector_tables (
     name TEXT PRIMARY KEY, rows INTEGER NOT NULL, dims INTEGER NOT NULL,

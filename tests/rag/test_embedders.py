@@ -59,3 +59,46 @@ def test_the_gateway_embeds_for_the_client_and_for_the_server(
         assert calls, "the gateway traced the embedding calls"
     finally:
         client.close()
+
+
+def test_the_local_embedder_runs_an_int8_kernel_built_once_that_agrees_with_the_shipped_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+
+    from shipyard.localai.minilm import DYNAMIC, SHIPPED, MiniLM, kernel
+
+    monkeypatch.setenv("SHIPYARD_MODEL_CACHE", str(tmp_path))
+    pairs = [
+        ("How do I open a file for reading?", "reading the contents of a file from disk"),
+        ("What does the yield keyword do?", "generator functions produce values lazily"),
+        ("How are exceptions raised?", "the raise statement signals an error"),
+        ("Sort a list of numbers", "ordering the items of a sequence"),
+    ]
+    texts = [t for pair in pairs for t in pair]
+    fast = MiniLM(threads=1)
+    assert fast.kernel == DYNAMIC
+    v = fast.embed(texts)
+    built = list(tmp_path.glob("*.onnx"))
+    assert len(built) == 1  # built once, into the cache directory given
+    stamp = built[0].stat().st_mtime_ns
+
+    shipped = MiniLM(threads=1)
+    shipped.kernel = SHIPPED
+    w = shipped.embed(texts)
+    cosine = (v * w).sum(axis=1)
+    assert cosine.min() > 0.97
+    assert np.abs(v - w).max() > 1e-4  # really another kernel, not the same file again
+    for vectors in (v, w):  # each paraphrase's nearest neighbour is its pair, under both
+        sims = vectors @ vectors.T
+        np.fill_diagonal(sims, -1)
+        assert [int(i) for i in sims.argmax(axis=1)] == [i ^ 1 for i in range(len(texts))]
+
+    again = MiniLM(threads=1).embed(texts[:2])
+    assert np.allclose(again, v[:2], atol=1e-5)
+    assert built[0].stat().st_mtime_ns == stamp  # reused, not rebuilt
+
+    assert embedder_from_config({"type": "minilm"}).id.endswith(":dynamic-int8")
+    monkeypatch.setitem(__import__("sys").modules, "onnx", None)  # as if onnx were missing
+    assert kernel() == SHIPPED
+    assert embedder_from_config({"type": "minilm"}).id.endswith(":weights-int8")

@@ -1,4 +1,7 @@
-"""``minilm``: all-MiniLM-L6-v2 (int8 ONNX, 384 dimensions) on this machine's cores."""
+"""``minilm``: all-MiniLM-L6-v2 (int8 ONNX, 384 dimensions) on this machine's cores.
+
+The id names the kernel (``dynamic-int8`` or ``weights-int8``, see ``shipyard.localai.minilm``):
+the two give slightly different vectors, so a re-ingest under the other one embeds afresh."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from shipyard.localai.minilm import DIMS, MODEL_ID, MiniLM
+from shipyard.localai.minilm import DIMS, MODEL_ID, MiniLM, kernel
 from shipyard.rag.embedders.base import Embedder, EmbedderOptions, register_embedder
 
 if TYPE_CHECKING:
@@ -35,7 +38,7 @@ class LocalMiniLM(Embedder):
 
     @property
     def id(self) -> str:
-        return f"minilm:{MODEL_ID}:int8"
+        return f"minilm:{MODEL_ID}:{kernel()}"
 
     @property
     def dims(self) -> int:

@@ -90,6 +90,11 @@ def test_filters_large_and_small(pg: Database) -> None:
     assert set(backend.search(q, 10, narrow)[0]) == {5, 17, 900}
 
 
+def _tables(client: Client) -> int:
+    with client._platform.db.read_engine.begin() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM rag_vector_tables")).scalar_one())
+
+
 def test_pgvector_snapshots_serve_through_the_sdk_and_stay_portable(
     postgres,
     tmp_path: Path,  # type: ignore[no-untyped-def]
@@ -100,7 +105,9 @@ def test_pgvector_snapshots_serve_through_the_sdk_and_stay_portable(
     on_pg = Client(Settings.load(home=tmp_path / "pg", database_url=postgres.fresh_database(),
                                  artifacts=str(tmp_path / "artifacts")))  # fmt: skip
     try:
+        assert on_pg.rag.api.serving().large_backend == "pgvector"
         on_pg.rag.ingest(corpus, "kb", backend="pgvector")
+        assert _tables(on_pg) == 1  # built by the ingest, not left to the first search
         hit = on_pg.rag.search("kb", "wild yeast starter", 1, mode="vector").hits[0]
         assert hit.doc_id == "guide/baking.md"
         manifest = on_pg.registry.get_version("kb", version=1).payload
@@ -109,3 +116,29 @@ def test_pgvector_snapshots_serve_through_the_sdk_and_stay_portable(
         on_pg.close()
     fallback = _backend(None, _vectors(), "ef" * 32)
     assert fallback.fallback is not None and len(fallback.search(_vectors(1)[0], 5)[0]) == 5
+
+
+def test_a_remote_ingest_builds_the_pgvector_index_on_the_server_before_any_search(
+    postgres,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    from tests.conftest import ServerProcess
+    from tests.rag.corpus import write_corpus
+
+    corpus = write_corpus(tmp_path / "corpus")
+    server = ServerProcess(tmp_path / "srv", database_url=postgres.fresh_database()).start()
+    try:
+        with server.client() as remote:
+            assert remote.rag.api.serving().large_backend == "pgvector"  # the server's database
+            report = remote.rag.ingest(corpus, "kb", backend="pgvector")
+            assert report.backend == "pgvector"
+            with Client(server.embedded_settings()) as second:
+                assert _tables(second) == 1  # the server built it when the version was made
+            hit = remote.rag.search("kb", "wild yeast starter", 1, mode="vector").hits[0]
+            assert hit.doc_id == "guide/baking.md"
+            again = remote.rag.api.load("kb", 1)
+            assert again.backend == "pgvector" and again.version == 1
+    finally:
+        server.stop()
+    with Client(Settings.load(home=tmp_path / "lite")) as on_sqlite:
+        assert on_sqlite.rag.api.serving().large_backend == "hnsw"

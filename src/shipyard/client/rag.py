@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import quote
 
 from shipyard.client.http import Transport
-from shipyard.rag.api import RagAPI
+from shipyard.rag.api import Loaded, RagAPI, Serving
 from shipyard.rag.apps import AskRequest, RagAnswer
 from shipyard.rag.retrieval import SearchRequest, SearchResult
 from shipyard.tracing.stats import RetrievalStats
@@ -21,6 +21,13 @@ class RemoteRag(RagAPI):
         headers = {"traceparent": traceparent} if traceparent else None
         body = req.model_dump(mode="json", exclude_none=True)
         return self.t.call("POST", path, json=body, headers=headers)
+
+    def serving(self) -> Serving:
+        return Serving.model_validate(self.t.call("GET", "/api/v1/rag/serving"))
+
+    def load(self, index: str, version: int) -> Loaded:
+        path = f"/api/v1/rag/indexes/{quote(index, safe='')}/versions/{int(version)}/load"
+        return Loaded.model_validate(self.t.call("POST", path))
 
     def search(self, index: str, req: SearchRequest, **context: Any) -> SearchResult:
         path = f"/api/v1/rag/indexes/{quote(index, safe='')}/search"

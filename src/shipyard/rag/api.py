@@ -9,12 +9,37 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
+from pydantic import BaseModel
+
 from shipyard.rag.apps import AskRequest, RagAnswer
 from shipyard.rag.retrieval import SearchRequest, SearchResult
 from shipyard.tracing.stats import RetrievalStats
 
 
+class Serving(BaseModel):
+    """What the serving side offers: the backend ``auto`` picks for large indexes."""
+
+    large_backend: str
+
+
+class Loaded(BaseModel):
+    """A version made ready where it is served (its pgvector table built, if it has one)."""
+
+    index: str
+    version: int
+    backend: str  # what answers its searches
+    seconds: float
+
+
 class RagAPI(ABC):
+    @abstractmethod
+    def serving(self) -> Serving:
+        """What the side that serves searches offers (pgvector on PostgreSQL with it)."""
+
+    @abstractmethod
+    def load(self, index: str, version: int) -> Loaded:
+        """Load a version where searches run, so its first search is not the slow one."""
+
     @abstractmethod
     def search(self, index: str, req: SearchRequest, **context: Any) -> SearchResult:
         """Search the version of ``index`` behind ``req.label`` (default production)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shipyard.rag.api import RagAPI
+from shipyard.rag.api import Loaded, RagAPI, Serving
 from shipyard.rag.apps import AppRunner, AskRequest, RagAnswer
 from shipyard.rag.retrieval import SearchRequest, SearchResult
 from shipyard.rag.service import RagService
@@ -17,6 +17,12 @@ class LocalRag(RagAPI):
         self.service = service
         self.runner = runner
         self.tracing = tracing
+
+    def serving(self) -> Serving:
+        return self.service.serving()
+
+    def load(self, index: str, version: int) -> Loaded:
+        return self.service.load(index, version)
 
     def search(self, index: str, req: SearchRequest, **context: Any) -> SearchResult:
         return self.service.search(index, req, **context)

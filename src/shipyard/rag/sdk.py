@@ -31,12 +31,9 @@ class Rag:
         return cache
 
     def _large_backend(self) -> str:
-        """pgvector when this client is embedded on PostgreSQL with the extension."""
-        if self.client.remote:
-            return "hnsw"
-        from shipyard.rag.backends.pgvector import pgvector_available
-
-        return "pgvector" if pgvector_available(self.client._platform.db) else "hnsw"
+        """pgvector when searches are served on PostgreSQL with the extension (this process
+        when embedded, the server when remote)."""
+        return self.api.serving().large_backend
 
     def gateway_call(self, body: dict[str, Any]) -> dict[str, Any]:
         """One ``/v1/embeddings`` call through this client's gateway."""
@@ -62,8 +59,14 @@ class Rag:
             backend=backend, backend_options=backend_options or {}, description=description,
             promote=promote, large_backend=self._large_backend(),
         )  # fmt: skip
-        return ingest(self.client.registry, index, Path(path), options, self.cache,
-                      gateway=self.gateway_call, reporter=reporter)  # fmt: skip
+        report = ingest(self.client.registry, index, Path(path), options, self.cache,
+                        gateway=self.gateway_call, reporter=reporter)  # fmt: skip
+        if report.created and report.version is not None and report.backend == "pgvector":
+            # the table and its HNSW index are built now, not by the first search
+            if reporter is not None:
+                reporter.stage("building the pgvector index in the database", None)
+            report.seconds += self.api.load(index, report.version).seconds
+        return report
 
     def search(
         self,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from shipyard.core.batching import Batcher
 from shipyard.core.errors import InvalidInput
 from shipyard.core.settings import RagSettings
+from shipyard.rag.api import Loaded, Serving
 from shipyard.rag.embedders import Embedder, embedder_from_config
 from shipyard.rag.retrieval import SearchRequest, SearchResult, search_snapshot
 from shipyard.rag.snapshot import ReadBlob, Snapshot, read_snapshot
@@ -90,6 +91,19 @@ class RagService:
         found = self.registry.fetch(name, Kind.index, alias=alias)
         self._aliases[key] = (now, changes, found)
         return found
+
+    def serving(self) -> Serving:
+        from shipyard.rag.backends.pgvector import pgvector_available
+
+        return Serving(large_backend="pgvector" if pgvector_available(self.db) else "hnsw")
+
+    def load(self, name: str, version: int) -> Loaded:
+        started = time.perf_counter()
+        found = self.snapshot(self.resolve(name, version=version))
+        backend = found.backend
+        serving = getattr(backend, "fallback", None) or backend
+        return Loaded(index=name, version=version, backend=serving.name,
+                      seconds=time.perf_counter() - started)  # fmt: skip
 
     def snapshot(self, version: Version) -> Snapshot:
         digest = version.artifact_digest or version.content_hash

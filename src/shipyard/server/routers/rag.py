@@ -12,11 +12,12 @@ from starlette.concurrency import run_in_threadpool
 from shipyard.core.identity import Actor
 from shipyard.gateway.telemetry import parse_traceparent
 from shipyard.platform import Platform
+from shipyard.rag.api import Loaded, Serving
 from shipyard.rag.apps import AskRequest, RagAnswer, build_runner
 from shipyard.rag.retrieval import SearchRequest, SearchResult
 from shipyard.registry.schemas import Entry, Kind
 from shipyard.server.bridge import gateway_call
-from shipyard.server.deps import platform, viewer
+from shipyard.server.deps import editor, platform, viewer
 from shipyard.tracing.stats import RetrievalStats
 
 router = APIRouter(prefix="/api/v1/rag", tags=["rag"])
@@ -40,6 +41,20 @@ def list_indexes(
     search: str | None = None, p: Platform = Depends(platform), _: Actor = Depends(viewer)
 ) -> IndexList:
     return IndexList(indexes=p.registry.list_entries(Kind.index, search))
+
+
+@router.get("/serving")
+def serving(p: Platform = Depends(platform), _: Actor = Depends(viewer)) -> Serving:
+    """What this server offers: the backend ``auto`` picks for large indexes."""
+    return p.rag.serving()
+
+
+@router.post("/indexes/{name}/versions/{version}/load")
+def load(
+    name: str, version: int, p: Platform = Depends(platform), _: Actor = Depends(editor)
+) -> Loaded:
+    """Load a version here (building its pgvector table), so no search waits for it."""
+    return p.rag.load(name, version)
 
 
 @router.post("/indexes/{name}/search")

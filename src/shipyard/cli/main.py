@@ -15,6 +15,7 @@ from shipyard.cli import (
     experiments,
     gateway,
     keys,
+    ml,
     prompts,
     rag,
     registry,
@@ -39,14 +40,16 @@ def cli() -> None:
 
 for module in (
     server, demo, keys, audit, experiments, runs, registry, traces, stats, gateway, prompts,
-    evalsets, evals, rag,
+    evalsets, evals, rag, ml,
 ):  # fmt: skip
     cli.add_command(module.command)
 
 
 def main() -> None:
     try:
-        cli.main(standalone_mode=False)
+        code = cli.main(standalone_mode=False)  # ctx.exit(N) comes back as N
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except click.exceptions.Abort:
         err_console.print("aborted")
         sys.exit(130)

@@ -1,0 +1,136 @@
+"""``shipyard ml``: classic models — drift between data files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from shipyard.cli.common import console, err_console, json_option, print_json
+from shipyard.core.errors import InvalidInput
+
+
+@click.group("ml")
+def command() -> None:
+    """Classic ML models: drift between tables."""
+
+
+def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for raw in values:
+        key, sep, value = raw.partition("=")
+        if not sep or not key or not value:
+            raise InvalidInput(f"{what} takes NAME=VALUE, not {raw!r}")
+        out[key] = value
+    return out
+
+
+@command.command("drift")
+@click.argument("reference", type=click.Path(path_type=Path))
+@click.argument("current", type=click.Path(path_type=Path))
+@click.option(
+    "--method",
+    "methods",
+    multiple=True,
+    metavar="COLUMN=METHOD",
+    help="The method for one column: ks, chisquare, z, wasserstein, jensenshannon, psi.",
+)
+@click.option("--numeric-method", default=None, help="One method for every numeric column.")
+@click.option("--categorical-method", default=None, help="One method for every categorical column.")
+@click.option(
+    "--threshold",
+    "thresholds",
+    multiple=True,
+    metavar="METHOD_OR_COLUMN=VALUE",
+    help="A threshold for a method (all its columns) or for one column.",
+)
+@click.option(
+    "--drift-share",
+    type=float,
+    default=0.5,
+    show_default=True,
+    help="The share of drifted columns at which the table has drifted.",
+)
+@click.option("--columns", default=None, help="Only these columns (comma-separated).")
+@click.option("--exclude", default="", help="Leave these columns out (comma-separated).")
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write a one-page HTML report with charts (no rows).",
+)
+@click.option("--fail-on-drift", is_flag=True, help="Exit with status 3 when the table drifted.")
+@json_option
+@click.pass_context
+def drift(
+    ctx: click.Context, reference: Path, current: Path, methods: tuple[str, ...],
+    numeric_method: str | None, categorical_method: str | None, thresholds: tuple[str, ...],
+    drift_share: float, columns: str | None, exclude: str, html_path: Path | None,
+    fail_on_drift: bool, as_json: bool,
+) -> None:  # fmt: skip
+    """Compare two CSV, Parquet or JSONL files column by column.
+
+    Prints, per column, the method (chosen by column kind and reference size unless named),
+    the statistic, the threshold and the verdict, then the table's verdict.
+    """
+    from shipyard.ml.drift import DriftOptions, compare
+    from shipyard.ml.tables import read_table
+
+    try:
+        limits = {k: float(v) for k, v in _pairs(thresholds, "--threshold").items()}
+    except ValueError:
+        raise InvalidInput("--threshold values are numbers") from None
+    options = DriftOptions(
+        methods=_pairs(methods, "--method"), numeric_method=numeric_method,
+        categorical_method=categorical_method, thresholds=limits, drift_share=drift_share,
+        columns=[c.strip() for c in columns.split(",") if c.strip()] if columns else None,
+        exclude=[c.strip() for c in exclude.split(",") if c.strip()],
+    )  # fmt: skip
+    with err_console.status("reading the tables"):
+        ref, cur = read_table(reference), read_table(current)
+    with err_console.status(f"comparing {len(ref.columns)} columns"):
+        report = compare(ref, cur, options)
+    if html_path is not None:
+        from shipyard.ml.drift.html import render
+
+        html_path.write_text(render(report, f"Data drift: {current.name} against "
+                                            f"{reference.name}"), encoding="utf-8")  # fmt: skip
+    if as_json:
+        print_json(report.model_dump(mode="json", exclude={"columns": {"__all__": {"chart"}}}))
+    else:
+        _print(report)
+        if html_path is not None:
+            console.print(f"report: {html_path}")
+    if fail_on_drift and report.dataset_drift:
+        ctx.exit(3)
+
+
+def _print(report: object) -> None:
+    from shipyard.ml.drift import DriftReport
+
+    assert isinstance(report, DriftReport)
+    table = Table(title=f"Drift: {report.current_rows:,} rows against {report.reference_rows:,}")
+    for col in ("column", "kind", "method", "statistic", "p-value", "threshold", "verdict"):
+        table.add_column(col)
+    for c in report.columns:
+        if not c.method:
+            table.add_row(c.column, c.kind, "", "", "", "", Text(c.note, style="dim"))
+            continue
+        stat = "∞" if c.statistic is None else f"{c.statistic:.4g}"
+        p = "" if c.p_value is None else f"{c.p_value:.3g}"
+        verdict = Text("drift", "bold red") if c.drifted else Text("no drift", "green")
+        table.add_row(c.column, c.kind, c.method, stat, p, f"{c.threshold:g}", verdict)
+    console.print(table)
+    for name, why in report.skipped:
+        console.print(f"{name}: {why}", style="dim")
+    style = "bold red" if report.dataset_drift else "bold green"
+    line = Text(report.verdict, style)
+    line.append(
+        f": {report.drifted} of {report.tested} columns drifted ({report.share:.0%}; "
+        f"threshold {report.drift_share:.0%}) in {report.seconds:.2f} s",
+        "default",
+    )
+    console.print(line)

@@ -1,0 +1,1 @@
+"""Classic ML: model flavors, serving, the prediction log, drift, performance and retraining."""

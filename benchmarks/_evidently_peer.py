@@ -27,8 +27,9 @@ def main() -> None:
     ref_path, cur_path, repeat, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     ref, cur = pd.read_parquet(ref_path), pd.read_parquet(cur_path)
     numeric = [c for c in ref.columns if pd.api.types.is_float_dtype(ref[c])]
-    definition = DataDefinition(numerical_columns=numeric,
-                                categorical_columns=[c for c in ref.columns if c not in numeric])
+    definition = DataDefinition(
+        numerical_columns=numeric, categorical_columns=[c for c in ref.columns if c not in numeric]
+    )
     best, snapshot = float("inf"), None
     for _ in range(repeat):
         t0 = time.perf_counter()

@@ -149,8 +149,10 @@ def main() -> None:
             small_ref, small_cur, _ = make_tables(1000, seed=1)
             small_ref.to_parquet(ref_path)
             small_cur.to_parquet(cur_path)
-            small = _agreement(run_shipyard(ref_path, cur_path, 1),
-                               run_evidently(ref_path, cur_path, 1, Path(tmp) / "small.json"))
+            small = _agreement(
+                run_shipyard(ref_path, cur_path, 1),
+                run_evidently(ref_path, cur_path, 1, Path(tmp) / "small.json"),
+            )
 
     table = Table(title=f"Drift per column, {a.rows:,} rows against {a.rows:,}")
     for col in ("column", "Shipyard method", "score", "verdict", "Evidently method", "score",

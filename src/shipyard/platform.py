@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import shutil
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shipyard.core.admin import AdminService
@@ -20,6 +22,7 @@ from shipyard.tracking.service import TrackingService
 if TYPE_CHECKING:
     from shipyard.evals.store import EvalStore
     from shipyard.gateway.service import GatewayService
+    from shipyard.ml.serving import ServingService
     from shipyard.prompts.service import PromptService
     from shipyard.rag.service import RagService
 
@@ -82,12 +85,33 @@ class Platform:
         )  # fmt: skip
         return RagService(self.settings.rag, self.registry, self.read_blob, spans, db=self.db)
 
+    @functools.cached_property
+    def serving(self) -> ServingService:
+        """Model endpoints served by this process (prediction spans go to the trace store)."""
+        from shipyard.core.batching import Batcher
+        from shipyard.ml.serving import ServingService
+
+        tracing = self.tracing
+        spans: Batcher[Any] = Batcher(
+            lambda _key, batch: tracing.ingest(tracing.decode_native(batch)),
+            batch_size=1000, interval_s=0.2, max_pending=200_000, name="shipyard-model-spans",
+        )  # fmt: skip
+        return ServingService(self.settings.ml, self.registry, self.copy_blob, spans)
+
+    def copy_blob(self, digest: str, dest: Path) -> None:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with self.artifacts.open(digest) as src, dest.open("wb") as out:
+            shutil.copyfileobj(src, out, 1 << 20)
+
     def read_blob(self, digest: str) -> bytes:
         with self.artifacts.open(digest) as f:
             data: bytes = f.read()
         return data
 
     def close(self) -> None:
+        if "serving" in self.__dict__:
+            self.serving.close()
+            self.serving.exporter.close()  # type: ignore[union-attr]
         if "rag" in self.__dict__:
             self.rag.close()
             self.rag.exporter.close()  # type: ignore[union-attr]

@@ -31,6 +31,7 @@ from shipyard.tracking.system import collect
 if TYPE_CHECKING:
     from shipyard.evals.api import EvalsAPI
     from shipyard.gateway.api import GatewayAPI
+    from shipyard.ml.sdk import Ml
     from shipyard.prompts.sdk import Prompts
     from shipyard.rag.sdk import Rag
 
@@ -83,6 +84,13 @@ class Client:
         from shipyard.evals.local import LocalEvals
 
         return LocalEvals(self._platform.evals, self._actor)
+
+    @functools.cached_property
+    def ml(self) -> Ml:
+        """Models: log and load them, define endpoints, get predictions."""
+        from shipyard.ml.sdk import Ml
+
+        return Ml(self)
 
     @functools.cached_property
     def rag(self) -> Rag:

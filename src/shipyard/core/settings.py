@@ -143,6 +143,17 @@ class RagSettings(BaseSettings):
     rag_score_threshold: float = 0.5
 
 
+class MlSettings(BaseSettings):
+    """Model serving (``SHIPYARD_ML_*``)."""
+
+    model_config = _ENV
+    # How long an endpoint's alias → model version lookup is reused: moving the alias (a
+    # promotion or a rollback) reaches a running server within this many seconds.
+    ml_alias_ttl_s: float = 2.0
+    # Model versions kept loaded at once per process (least recently used ones are dropped).
+    ml_max_loaded: int = 8
+
+
 class Settings:
     """All settings, grouped by concern."""
 
@@ -157,6 +168,7 @@ class Settings:
         gateway: GatewaySettings | None = None,
         prompts: PromptSettings | None = None,
         rag: RagSettings | None = None,
+        ml: MlSettings | None = None,
     ) -> None:
         self.home = (home or HomeSettings()).home
         self.store = store or StoreSettings()
@@ -167,6 +179,7 @@ class Settings:
         self.gateway = gateway or GatewaySettings()
         self.prompts = prompts or PromptSettings()
         self.rag = rag or RagSettings()
+        self.ml = ml or MlSettings()
 
     @classmethod
     def load(cls, **overrides: object) -> Settings:
@@ -180,6 +193,7 @@ class Settings:
             "gateway": GatewaySettings,
             "prompts": PromptSettings,
             "rag": RagSettings,
+            "ml": MlSettings,
         }
         kwargs: dict[str, object] = {}
         home_kw = {k: v for k, v in overrides.items() if k == "home"}

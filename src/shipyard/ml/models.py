@@ -186,6 +186,19 @@ def verify(manifest: dict[str, Any], folder: Path, what: str) -> None:
                              f"{digest[:12]}…, found {found[:12]}…); not loaded")  # fmt: skip
 
 
+def open_model(
+    manifest: dict[str, Any], folder: Path, uri: str, version: int | None = None,
+    trusted: list[str] | None = None,
+) -> LoadedModel:  # fmt: skip
+    """A model from its manifest and its files, already in ``folder`` (checked here)."""
+    if manifest.get("kind") != "model" or "flavor" not in manifest:
+        raise InvalidInput(f"{uri} holds no Shipyard model manifest")
+    verify(manifest, folder, uri)
+    flavor = FLAVORS.get(manifest["flavor"])()
+    native = flavor.load(folder, manifest.get("flavor_options", {}), trusted=trusted)
+    return LoadedModel(manifest, flavor, native, uri, version)
+
+
 def load_model(client: Client, uri: str, *, trusted: list[str] | None = None) -> LoadedModel:
     folder = Path(tempfile.mkdtemp(prefix="shipyard-load-"))
     try:
@@ -200,11 +213,6 @@ def load_model(client: Client, uri: str, *, trusted: list[str] | None = None) ->
         else:
             raise InvalidInput(f"{uri}: use models:/NAME@ALIAS, models:/NAME/VERSION or "
                                f"runs:/RUN_ID/models/NAME")  # fmt: skip
-        if manifest.get("kind") != "model" or "flavor" not in manifest:
-            raise InvalidInput(f"{uri} holds no Shipyard model manifest")
-        verify(manifest, folder, uri)
-        flavor = FLAVORS.get(manifest["flavor"])()
-        native = flavor.load(folder, manifest.get("flavor_options", {}), trusted=trusted)
-        return LoadedModel(manifest, flavor, native, uri, version)
+        return open_model(manifest, folder, uri, version, trusted)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -28,6 +28,7 @@ class Kind(StrEnum):
     policy = "policy"
     route = "route"
     app = "app"
+    endpoint = "endpoint"
 
 
 def check_name(name: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -24,6 +25,7 @@ from shipyard.server.routers import (
     evals,
     gateway,
     health,
+    ml,
     prompts,
     rag,
     registry,
@@ -76,6 +78,9 @@ def create_app(settings: Settings, *, platform: Platform | None = None) -> FastA
         # index embedders of type "gateway" call this server's own gateway
         embed = gateway_call(plat, Actor(name="rag", role=Role.viewer), asyncio.get_running_loop())
         plat.rag.gateway_call = lambda body: embed("embeddings", body, {})[0]
+        # model endpoints load in the background, so their first request does not wait
+        threading.Thread(target=plat.serving.warm_all, name="shipyard-warm-models",
+                         daemon=True).start()  # fmt: skip
         tasks = [
             asyncio.create_task(_retention_loop(plat, settings.tracing.retention_interval_s)),
             asyncio.create_task(plat.gateway.refresh_loop()),
@@ -101,9 +106,10 @@ def create_app(settings: Settings, *, platform: Platform | None = None) -> FastA
     app.state.settings = settings
     app.state.auth_required = settings.auth_required()
     errors.install(app)
-    for module in (health, tracking, registry, tracing, admin, gateway, prompts, evals, rag):
+    for module in (health, tracking, registry, tracing, admin, gateway, prompts, evals, rag, ml):
         app.include_router(module.router)
     app.include_router(gateway.api)
+    app.include_router(ml.v2)
     counters = HttpCounters(plat.metrics)
     app.add_middleware(HttpMetrics, counters=counters)
     app.add_middleware(

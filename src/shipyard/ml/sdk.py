@@ -1,0 +1,81 @@
+"""``client.ml``: log and load models, define endpoints, and get predictions.
+
+Predictions run in this process when the client is embedded (no batching: one call per
+request), and on the server when remote (``POST /api/v1/endpoints/NAME/predict``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import orjson
+
+from shipyard.core.errors import InvalidInput, NotFound
+from shipyard.ml import models
+from shipyard.ml.serving import Prediction, check_spec
+from shipyard.ml.signature import as_frame
+from shipyard.registry.schemas import Kind
+
+if TYPE_CHECKING:
+    from shipyard.ml.models import LoadedModel, ModelInfo
+    from shipyard.registry.schemas import Version
+    from shipyard.sdk import Client
+
+
+class Ml:
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def log_model(self, model: Any, name: str, **options: Any) -> ModelInfo:
+        """See ``shipyard.ml.log_model``."""
+        return models.log_model(self.client, model, name, **options)
+
+    def load_model(self, uri: str, *, trusted: list[str] | None = None) -> LoadedModel:
+        return models.load_model(self.client, uri, trusted=trusted)
+
+    def create_endpoint(self, name: str, *, description: str = "", **spec: Any) -> Version:
+        """A new version of endpoint ``name`` (model, alias, max_batch, max_wait_ms,
+        log_predictions); the first is labelled production. The model must exist."""
+        endpoint = check_spec(spec)
+        try:
+            found = self.client.registry.get_entry(endpoint.model)
+        except NotFound:
+            raise NotFound(f"no model {endpoint.model!r}: log and register it first") from None
+        if found.kind != Kind.model:
+            raise InvalidInput(f"{endpoint.model} is a {found.kind}, not a model")
+        try:
+            self.client.registry.get_version(name, alias="production")
+            first = False
+        except NotFound:
+            first = True
+        version = self.client.registry.create_version(
+            name, kind=Kind.endpoint, payload=endpoint.model_dump(mode="json"),
+            description=description, dedupe=True,
+        )  # fmt: skip
+        if first:
+            self.client.registry.set_alias(name, "production", version.version, "first version")
+        self.warm(name)
+        return version
+
+    def warm(self, endpoint: str) -> None:
+        """Load the endpoint's model where it is served, so no request waits for it; a model
+        that cannot load yet (no version behind the alias) is loaded by the first request."""
+        try:
+            if not self.client.settings.remote:
+                self.client._platform.serving.resolve_endpoint(endpoint)
+            else:
+                path = f"/v2/models/{quote(endpoint, safe='')}/ready"
+                self.client._transport.call("GET", path)
+        except NotFound:
+            pass
+
+    def predict(self, endpoint: str, data: Any) -> Prediction:
+        """Predictions from an endpoint for records, a column dict or a DataFrame."""
+        if not self.client.settings.remote:
+            return self.client._platform.serving.predict(endpoint, data)
+        frame = as_frame(data)
+        records = orjson.loads(frame.to_json(orient="records", date_format="iso"))
+        path = f"/api/v1/endpoints/{quote(endpoint, safe='')}/predict"
+        return Prediction.model_validate(
+            self.client._transport.call("POST", path, json={"records": records})
+        )

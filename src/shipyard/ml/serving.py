@@ -1,0 +1,316 @@
+"""Model endpoints: a named endpoint serves the model version behind an alias, reloads when the
+alias moves, checks every request against the model's signature, gathers concurrent requests
+into micro-batches, and logs every prediction as a ``model`` span.
+
+An endpoint is a registry entry of kind ``endpoint`` (versioned like any other; its first
+version is ``production``) whose payload is an ``EndpointSpec``. Its request id is the trace
+id of the prediction's span, so labels posted later find it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shipyard.core.errors import InvalidInput, ShipyardError
+from shipyard.ml.models import LoadedModel, open_model
+from shipyard.ml.signature import jsonable
+from shipyard.registry.schemas import DEFAULT_ALIAS, Kind, Version
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from shipyard.core.batching import Batcher
+    from shipyard.core.settings import MlSettings
+    from shipyard.registry.service import RegistryService
+    from shipyard.tracing.schemas import SpanIn
+
+Download = Callable[[str, Path], None]
+log = logging.getLogger("shipyard.ml")
+
+
+class EndpointSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(min_length=1, description="the registered model's name")
+    alias: str = Field("champion", min_length=1, description="the alias the endpoint follows")
+    max_batch: int = Field(64, ge=1, le=10_000, description="rows per model call at most")
+    max_wait_ms: float = Field(2.0, ge=0, le=1000, description="how long a batch waits to fill")
+    log_predictions: bool = Field(True, description="a model span per request")
+
+
+class Prediction(BaseModel):
+    endpoint: str
+    model: str
+    version: int
+    request_id: str
+    predictions: list[Any]
+
+
+class ModelFailed(ShipyardError):
+    """The model raised on input that passed its signature."""
+
+
+@dataclass
+class _Waiting:
+    frame: pd.DataFrame
+    future: asyncio.Future[Any]
+
+
+@dataclass
+class MicroBatcher:
+    """Concurrent requests for one model version, run as one call of up to ``max_batch`` rows
+    (a request larger than that runs alone). The model runs in a worker thread."""
+
+    run: Callable[[pd.DataFrame], Any]
+    max_batch: int
+    max_wait_s: float
+    queue: asyncio.Queue[_Waiting] = field(default_factory=asyncio.Queue)
+    task: asyncio.Task[None] | None = None
+
+    async def submit(self, frame: pd.DataFrame) -> tuple[Any, int]:
+        """This request's outputs, and how many rows the model call that made them had."""
+        loop = asyncio.get_running_loop()
+        waiting = _Waiting(frame, loop.create_future())
+        self.queue.put_nowait(waiting)
+        if self.task is None or self.task.done():
+            self.task = loop.create_task(self._drain())
+        return await waiting.future
+
+    async def _drain(self) -> None:
+        import numpy as np
+        import pandas as pd
+
+        while not self.queue.empty():
+            batch = [self.queue.get_nowait()]
+            rows = len(batch[0].frame)
+            deadline = time.monotonic() + self.max_wait_s
+            while rows < self.max_batch:
+                if self.queue.empty():
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    await asyncio.sleep(min(left, 0.0005))
+                    continue
+                nxt = self.queue._queue[0]  # type: ignore[attr-defined]
+                if rows + len(nxt.frame) > self.max_batch:
+                    break
+                batch.append(self.queue.get_nowait())
+                rows += len(nxt.frame)
+            frame = batch[0].frame if len(batch) == 1 else pd.concat(
+                [w.frame for w in batch], ignore_index=True)  # fmt: skip
+            try:
+                out = await asyncio.to_thread(self.run, frame)
+            except Exception as exc:  # the model's own failure, for every request in the batch
+                for w in batch:
+                    if not w.future.done():
+                        w.future.set_exception(ModelFailed(f"the model failed: {exc}"))
+                continue
+            start = 0
+            for w in batch:
+                n = len(w.frame)
+                part = out.iloc[start : start + n] if hasattr(out, "iloc") else np.asarray(out)[
+                    start : start + n]  # fmt: skip
+                start += n
+                if not w.future.done():
+                    w.future.set_result((part, len(frame)))
+
+
+def outputs_as_json(out: Any) -> list[Any]:
+    import numpy as np
+
+    if hasattr(out, "to_dict"):
+        return [{k: jsonable(v) for k, v in row.items()} for row in out.to_dict("records")]
+    arr = np.asarray(out)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    return [jsonable(v) if np.ndim(v) == 0 else [jsonable(x) for x in v] for v in arr]
+
+
+class ServingService:
+    def __init__(
+        self, settings: MlSettings, registry: RegistryService, download: Download,
+        exporter: Batcher[SpanIn] | None = None,
+    ) -> None:  # fmt: skip
+        self.settings = settings
+        self.registry = registry
+        self.download = download
+        self.exporter = exporter
+        self._lock = threading.Lock()
+        self._aliases: dict[tuple[str, str, str], tuple[float, int, Version]] = {}
+        self._models: OrderedDict[tuple[str, int], LoadedModel] = OrderedDict()
+        self._loading: dict[tuple[str, int], threading.Lock] = {}
+        self._batchers: dict[tuple[str, int, int, float], MicroBatcher] = {}
+
+    # -- what an endpoint serves ---------------------------------------------------------
+    def _fetch(self, name: str, kind: Kind, alias: str) -> Version:
+        key = (kind.value, name, alias)
+        now = time.monotonic()
+        changes = self.registry.alias_changes
+        cached = self._aliases.get(key)
+        if (cached is not None and cached[1] == changes
+                and now - cached[0] < self.settings.ml_alias_ttl_s):  # fmt: skip
+            return cached[2]
+        found = self.registry.fetch(name, kind, alias=alias)
+        self._aliases[key] = (now, changes, found)
+        return found
+
+    def spec(self, name: str) -> EndpointSpec:
+        return EndpointSpec.model_validate(self._fetch(name, Kind.endpoint, DEFAULT_ALIAS).payload)
+
+    def model(self, spec: EndpointSpec) -> LoadedModel:
+        version = self._fetch(spec.model, Kind.model, spec.alias)
+        key = (spec.model, version.version)
+        with self._lock:
+            found = self._models.get(key)
+            if found is not None:
+                self._models.move_to_end(key)
+                return found
+            gate = self._loading.setdefault(key, threading.Lock())
+        with gate:  # one load per version, however many requests wait for it
+            with self._lock:
+                found = self._models.get(key)
+            if found is None:
+                found = self._load(version)
+                with self._lock:
+                    self._models[key] = found
+                    while len(self._models) > self.settings.ml_max_loaded:
+                        self._models.popitem(last=False)
+                    self._loading.pop(key, None)
+        return found
+
+    def _load(self, version: Version) -> LoadedModel:
+        manifest = dict(version.payload or {})
+        folder = Path(tempfile.mkdtemp(prefix="shipyard-serve-"))
+        try:
+            for file_name, digest in manifest.get("files", {}).items():
+                self.download(digest, folder / file_name)
+            uri = f"models:/{version.name}/{version.version}"
+            return open_model(manifest, folder, uri, version.version)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    # -- predicting ----------------------------------------------------------------------
+    def predict(self, name: str, data: Any) -> Prediction:
+        """One request, in the calling thread (embedded use)."""
+        spec = self.spec(name)
+        model = self.model(spec)
+        started = time.time()
+        frame = model.prepare(data)
+        try:
+            out = model.flavor.predict(model.native, frame)
+        except Exception as exc:
+            raise ModelFailed(f"the model failed: {exc}") from None
+        return self._answer(name, spec, model, frame, out, started, len(frame))
+
+    async def predict_async(self, name: str, data: Any) -> Prediction:
+        """One request on the server: checked in a thread, then batched with its neighbours."""
+        spec, model = await asyncio.to_thread(self.resolve_endpoint, name)
+        started = time.time()
+        frame = await asyncio.to_thread(model.prepare, data)
+        key = (spec.model, model.version or 0, spec.max_batch, spec.max_wait_ms)
+        batcher = self._batchers.get(key)
+        if batcher is None:
+
+            def run(f: pd.DataFrame, m: LoadedModel = model) -> Any:
+                return m.flavor.predict(m.native, f)
+
+            batcher = self._batchers[key] = MicroBatcher(run, spec.max_batch,
+                                                         spec.max_wait_ms / 1000)  # fmt: skip
+        out, rows = await batcher.submit(frame)
+        return self._answer(name, spec, model, frame, out, started, rows)
+
+    def resolve_endpoint(self, name: str) -> tuple[EndpointSpec, LoadedModel]:
+        spec = self.spec(name)
+        return spec, self.model(spec)
+
+    def _answer(self, name: str, spec: EndpointSpec, model: LoadedModel, frame: pd.DataFrame,
+                out: Any, started: float, batch_rows: int) -> Prediction:  # fmt: skip
+        predictions = outputs_as_json(out)
+        request_id = uuid.uuid4().hex
+        if spec.log_predictions and self.exporter is not None:
+            self._log(name, model, frame, predictions, request_id, started, batch_rows)
+        return Prediction(endpoint=name, model=spec.model, version=model.version or 0,
+                          request_id=request_id, predictions=predictions)  # fmt: skip
+
+    def _log(self, name: str, model: LoadedModel, frame: pd.DataFrame, predictions: list[Any],
+             request_id: str, started: float, batch_rows: int) -> None:  # fmt: skip
+        from shipyard.tracing.schemas import SpanIn
+
+        assert self.exporter is not None
+        ended = time.time()
+        records = [{k: jsonable(v) for k, v in r.items()} for r in frame.to_dict("records")]
+        self.exporter.add(SpanIn(
+            trace_id=request_id, span_id=uuid.uuid4().hex[:16], name=f"predict {name}",
+            kind="model", model=model.name, start_time_ms=started * 1000,
+            end_time_ms=ended * 1000, status="ok",
+            input=records, output=predictions,
+            attributes={"shipyard.endpoint": name, "shipyard.model.name": model.name,
+                        "shipyard.model.version": model.version or 0,
+                        "shipyard.request_id": request_id, "shipyard.rows": len(records),
+                        "shipyard.batch_rows": batch_rows},
+        ))  # fmt: skip
+
+    def warm_all(self) -> None:
+        """Load the model behind every endpoint's production version (at server start)."""
+        try:
+            names = [e.name for e in self.registry.list_entries(Kind.endpoint)]
+        except Exception:  # a store that is not ready yet: the first request loads instead
+            log.warning("could not list model endpoints to warm them", exc_info=True)
+            return
+        for name in names:
+            try:
+                self.resolve_endpoint(name)
+            except Exception as exc:  # one broken endpoint must not stop the others
+                log.warning("endpoint %s not loaded: %s", name, exc)
+
+    def close(self) -> None:
+        with self._lock:
+            self._models.clear()
+
+
+def read_payload(body: Any) -> Any:
+    """The rows of a predict request: ``{"records": [...]}`` (also MLflow's
+    ``dataframe_records``, ``dataframe_split`` and ``inputs``, and ``instances``)."""
+    if not isinstance(body, dict):
+        raise InvalidInput('send a JSON object such as {"records": [{"column": value}]}')
+    for key in ("records", "dataframe_records", "instances"):
+        if key in body:
+            if not isinstance(body[key], list):
+                raise InvalidInput(f"{key} must be a list of records")
+            return body[key]
+    if "dataframe_split" in body:
+        split = body["dataframe_split"]
+        if (
+            not isinstance(split, dict)
+            or not isinstance(split.get("columns"), list)
+            or not isinstance(split.get("data"), list)
+        ):
+            raise InvalidInput("dataframe_split takes {columns: [...], data: [[...], ...]}")
+        columns = split["columns"]
+        rows = split["data"]
+        if any(not isinstance(r, list) or len(r) != len(columns) for r in rows):
+            raise InvalidInput(f"every row of dataframe_split needs {len(columns)} values")
+        return [dict(zip(columns, r, strict=True)) for r in rows]
+    if "inputs" in body and isinstance(body["inputs"], dict | list):
+        return body["inputs"]
+    raise InvalidInput('send {"records": [{"column": value}, ...]}')
+
+
+def check_spec(raw: dict[str, Any]) -> EndpointSpec:
+    try:
+        return EndpointSpec.model_validate(raw)
+    except ValueError as exc:
+        raise InvalidInput(f"endpoint: {exc}") from None

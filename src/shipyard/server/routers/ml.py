@@ -1,0 +1,81 @@
+"""Model endpoints: /api/v1/endpoints (Shipyard's JSON) and /v2 (the Open Inference protocol)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Response
+from pydantic import BaseModel
+
+from shipyard.core.identity import Actor
+from shipyard.ml.serving import Prediction, read_payload
+from shipyard.ml.v2 import InferRequest, output_tensors, to_columns
+from shipyard.platform import Platform
+from shipyard.registry.schemas import Entry, Kind
+from shipyard.server.deps import platform, viewer
+
+router = APIRouter(prefix="/api/v1/endpoints", tags=["ml"])
+v2 = APIRouter(prefix="/v2", tags=["ml"])
+
+
+class EndpointList(BaseModel):
+    endpoints: list[Entry]
+
+
+@router.get("")
+def list_endpoints(p: Platform = Depends(platform), _: Actor = Depends(viewer)) -> EndpointList:
+    return EndpointList(endpoints=p.registry.list_entries(Kind.endpoint))
+
+
+@router.post("/{name}/predict")
+async def predict(
+    name: str, response: Response, body: Any = Body(...), p: Platform = Depends(platform),
+    _: Actor = Depends(viewer),
+) -> Prediction:  # fmt: skip
+    """Predictions for JSON records from the model version behind the endpoint's alias."""
+    answer = await p.serving.predict_async(name, read_payload(body))
+    response.headers["x-request-id"] = answer.request_id
+    return answer
+
+
+@v2.get("/health/live")
+def live() -> dict[str, bool]:
+    return {"live": True}
+
+
+@v2.get("/health/ready")
+def ready() -> dict[str, bool]:
+    return {"ready": True}
+
+
+@v2.get("/models/{name}")
+def metadata(name: str, p: Platform = Depends(platform), _: Actor = Depends(viewer)) -> Any:
+    model = p.serving.resolve_endpoint(name)[1]
+    v2_types = {"double": "FP64", "long": "INT64", "boolean": "BOOL", "string": "BYTES",
+                "datetime": "BYTES"}  # fmt: skip
+    sig = model.signature
+    return {"name": name, "versions": [str(model.version)], "platform": "shipyard",
+            "inputs": [{"name": c.name, "datatype": v2_types[c.type], "shape": [-1]}
+                       for c in sig.inputs],
+            "outputs": [{"name": c.name, "datatype": v2_types[c.type], "shape": [-1]}
+                        for c in sig.outputs]}  # fmt: skip
+
+
+@v2.get("/models/{name}/ready")
+def model_ready(name: str, p: Platform = Depends(platform), _: Actor = Depends(viewer)) -> Any:
+    model = p.serving.resolve_endpoint(name)[1]
+    return {"name": name, "ready": True, "version": str(model.version)}
+
+
+@v2.post("/models/{name}/infer")
+async def infer(
+    name: str, req: InferRequest, p: Platform = Depends(platform), _: Actor = Depends(viewer)
+) -> Any:
+    """Open Inference protocol: one tensor per column, or one [rows, columns] tensor."""
+    import asyncio
+
+    model = (await asyncio.to_thread(p.serving.resolve_endpoint, name))[1]
+    answer = await p.serving.predict_async(name, to_columns(req, model.signature))
+    outputs = output_tensors(answer.predictions)
+    return {"model_name": name, "model_version": str(answer.version),
+            "id": req.id or answer.request_id, "outputs": outputs}  # fmt: skip

@@ -10,6 +10,7 @@ id of the prediction's span, so labels posted later find it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import shutil
 import tempfile
@@ -26,18 +27,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shipyard.core.errors import InvalidInput, ShipyardError
 from shipyard.ml.models import LoadedModel, open_model
-from shipyard.ml.signature import jsonable
+from shipyard.ml.signature import check_columns, frame_of, jsonable
 from shipyard.registry.schemas import DEFAULT_ALIAS, Kind, Version
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from shipyard.core.batching import Batcher
     from shipyard.core.settings import MlSettings
     from shipyard.registry.service import RegistryService
     from shipyard.tracing.schemas import SpanIn
 
 Download = Callable[[str, Path], None]
+SMALL_REQUEST = 64  # rows checked on the event loop; larger requests in a worker thread
 log = logging.getLogger("shipyard.ml")
 
 
@@ -65,7 +65,8 @@ class ModelFailed(ShipyardError):
 
 @dataclass
 class _Waiting:
-    frame: pd.DataFrame
+    columns: dict[str, Any]  # one checked array per signature column
+    rows: int
     future: asyncio.Future[Any]
 
 
@@ -74,16 +75,16 @@ class MicroBatcher:
     """Concurrent requests for one model version, run as one call of up to ``max_batch`` rows
     (a request larger than that runs alone). The model runs in a worker thread."""
 
-    run: Callable[[pd.DataFrame], Any]
+    run: Callable[[dict[str, Any], int], Any]
     max_batch: int
     max_wait_s: float
     queue: asyncio.Queue[_Waiting] = field(default_factory=asyncio.Queue)
     task: asyncio.Task[None] | None = None
 
-    async def submit(self, frame: pd.DataFrame) -> tuple[Any, int]:
+    async def submit(self, columns: dict[str, Any], rows: int) -> tuple[Any, int]:
         """This request's outputs, and how many rows the model call that made them had."""
         loop = asyncio.get_running_loop()
-        waiting = _Waiting(frame, loop.create_future())
+        waiting = _Waiting(columns, rows, loop.create_future())
         self.queue.put_nowait(waiting)
         if self.task is None or self.task.done():
             self.task = loop.create_task(self._drain())
@@ -91,11 +92,10 @@ class MicroBatcher:
 
     async def _drain(self) -> None:
         import numpy as np
-        import pandas as pd
 
         while not self.queue.empty():
             batch = [self.queue.get_nowait()]
-            rows = len(batch[0].frame)
+            rows = batch[0].rows
             deadline = time.monotonic() + self.max_wait_s
             while rows < self.max_batch:
                 if self.queue.empty():
@@ -105,14 +105,17 @@ class MicroBatcher:
                     await asyncio.sleep(min(left, 0.0005))
                     continue
                 nxt = self.queue._queue[0]  # type: ignore[attr-defined]
-                if rows + len(nxt.frame) > self.max_batch:
+                if rows + nxt.rows > self.max_batch:
                     break
                 batch.append(self.queue.get_nowait())
-                rows += len(nxt.frame)
-            frame = batch[0].frame if len(batch) == 1 else pd.concat(
-                [w.frame for w in batch], ignore_index=True)  # fmt: skip
+                rows += nxt.rows
+            if len(batch) == 1:
+                columns = batch[0].columns
+            else:
+                columns = {c: np.concatenate([w.columns[c] for w in batch])
+                           for c in batch[0].columns}  # fmt: skip
             try:
-                out = await asyncio.to_thread(self.run, frame)
+                out = await asyncio.to_thread(self.run, columns, rows)
             except Exception as exc:  # the model's own failure, for every request in the batch
                 for w in batch:
                     if not w.future.done():
@@ -120,12 +123,15 @@ class MicroBatcher:
                 continue
             start = 0
             for w in batch:
-                n = len(w.frame)
-                part = out.iloc[start : start + n] if hasattr(out, "iloc") else np.asarray(out)[
-                    start : start + n]  # fmt: skip
-                start += n
+                part = out.iloc[start : start + w.rows] if hasattr(out, "iloc") else np.asarray(
+                    out)[start : start + w.rows]  # fmt: skip
+                start += w.rows
                 if not w.future.done():
-                    w.future.set_result((part, len(frame)))
+                    w.future.set_result((part, rows))
+
+
+def _run(model: LoadedModel, columns: dict[str, Any], rows: int) -> Any:
+    return model.flavor.predict(model.native, frame_of(model.signature, columns, rows))
 
 
 def outputs_as_json(out: Any) -> list[Any]:
@@ -153,6 +159,7 @@ class ServingService:
         self._models: OrderedDict[tuple[str, int], LoadedModel] = OrderedDict()
         self._loading: dict[tuple[str, int], threading.Lock] = {}
         self._batchers: dict[tuple[str, int, int, float], MicroBatcher] = {}
+        self._specs: dict[str, EndpointSpec] = {}
 
     # -- what an endpoint serves ---------------------------------------------------------
     def _fetch(self, name: str, kind: Kind, alias: str) -> Version:
@@ -168,7 +175,11 @@ class ServingService:
         return found
 
     def spec(self, name: str) -> EndpointSpec:
-        return EndpointSpec.model_validate(self._fetch(name, Kind.endpoint, DEFAULT_ALIAS).payload)
+        version = self._fetch(name, Kind.endpoint, DEFAULT_ALIAS)
+        found = self._specs.get(version.content_hash)
+        if found is None:
+            found = self._specs[version.content_hash] = EndpointSpec.model_validate(version.payload)
+        return found
 
     def model(self, spec: EndpointSpec) -> LoadedModel:
         version = self._fetch(spec.model, Kind.model, spec.alias)
@@ -205,53 +216,78 @@ class ServingService:
     # -- predicting ----------------------------------------------------------------------
     def predict(self, name: str, data: Any) -> Prediction:
         """One request, in the calling thread (embedded use)."""
-        spec = self.spec(name)
-        model = self.model(spec)
+        spec, model = self.resolve_endpoint(name)
         started = time.time()
-        frame = model.prepare(data)
+        columns, rows = check_columns(model.signature, data)
         try:
-            out = model.flavor.predict(model.native, frame)
+            out = model.flavor.predict(model.native, frame_of(model.signature, columns, rows))
         except Exception as exc:
             raise ModelFailed(f"the model failed: {exc}") from None
-        return self._answer(name, spec, model, frame, out, started, len(frame))
+        logged = data if isinstance(data, list) else None
+        return self._answer(name, spec, model, logged, columns, out, started, rows)
 
     async def predict_async(self, name: str, data: Any) -> Prediction:
-        """One request on the server: checked in a thread, then batched with its neighbours."""
-        spec, model = await asyncio.to_thread(self.resolve_endpoint, name)
+        """One request on the server: checked, then batched with its neighbours."""
+        found = self.cached_endpoint(name)
+        if found is None:
+            found = await asyncio.to_thread(self.resolve_endpoint, name)
+        spec, model = found
         started = time.time()
-        frame = await asyncio.to_thread(model.prepare, data)
+        if isinstance(data, list) and len(data) <= SMALL_REQUEST:
+            columns, rows = check_columns(model.signature, data)  # microseconds: no thread hop
+        else:
+            columns, rows = await asyncio.to_thread(check_columns, model.signature, data)
         key = (spec.model, model.version or 0, spec.max_batch, spec.max_wait_ms)
         batcher = self._batchers.get(key)
         if batcher is None:
+            batcher = self._batchers[key] = MicroBatcher(
+                functools.partial(_run, model), spec.max_batch, spec.max_wait_ms / 1000
+            )
+        out, batch_rows = await batcher.submit(columns, rows)
+        logged = data if isinstance(data, list) else None
+        return self._answer(name, spec, model, logged, columns, out, started, batch_rows)
 
-            def run(f: pd.DataFrame, m: LoadedModel = model) -> Any:
-                return m.flavor.predict(m.native, f)
-
-            batcher = self._batchers[key] = MicroBatcher(run, spec.max_batch,
-                                                         spec.max_wait_ms / 1000)  # fmt: skip
-        out, rows = await batcher.submit(frame)
-        return self._answer(name, spec, model, frame, out, started, rows)
+    def cached_endpoint(self, name: str) -> tuple[EndpointSpec, LoadedModel] | None:
+        """The endpoint and its model when both lookups are fresh in memory (no I/O)."""
+        now = time.monotonic()
+        changes = self.registry.alias_changes
+        ttl = self.settings.ml_alias_ttl_s
+        found = self._aliases.get((Kind.endpoint.value, name, DEFAULT_ALIAS))
+        if found is None or found[1] != changes or now - found[0] >= ttl:
+            return None
+        spec = self._specs.get(found[2].content_hash)
+        if spec is None:
+            return None
+        model_found = self._aliases.get((Kind.model.value, spec.model, spec.alias))
+        if model_found is None or model_found[1] != changes or now - model_found[0] >= ttl:
+            return None
+        loaded = self._models.get((spec.model, model_found[2].version))
+        return (spec, loaded) if loaded is not None else None
 
     def resolve_endpoint(self, name: str) -> tuple[EndpointSpec, LoadedModel]:
         spec = self.spec(name)
         return spec, self.model(spec)
 
-    def _answer(self, name: str, spec: EndpointSpec, model: LoadedModel, frame: pd.DataFrame,
-                out: Any, started: float, batch_rows: int) -> Prediction:  # fmt: skip
+    def _answer(self, name: str, spec: EndpointSpec, model: LoadedModel, records: Any,
+                columns: dict[str, Any], out: Any, started: float, batch_rows: int,
+                ) -> Prediction:  # fmt: skip
         predictions = outputs_as_json(out)
         request_id = uuid.uuid4().hex
         if spec.log_predictions and self.exporter is not None:
-            self._log(name, model, frame, predictions, request_id, started, batch_rows)
+            if records is None:  # a DataFrame or a column dict: its checked columns as records
+                names = list(columns)
+                records = [dict(zip(names, (jsonable(v) for v in row), strict=True))
+                           for row in zip(*columns.values(), strict=True)]  # fmt: skip
+            self._log(name, model, records, predictions, request_id, started, batch_rows)
         return Prediction(endpoint=name, model=spec.model, version=model.version or 0,
                           request_id=request_id, predictions=predictions)  # fmt: skip
 
-    def _log(self, name: str, model: LoadedModel, frame: pd.DataFrame, predictions: list[Any],
+    def _log(self, name: str, model: LoadedModel, records: list[Any], predictions: list[Any],
              request_id: str, started: float, batch_rows: int) -> None:  # fmt: skip
         from shipyard.tracing.schemas import SpanIn
 
         assert self.exporter is not None
         ended = time.time()
-        records = [{k: jsonable(v) for k, v in r.items()} for r in frame.to_dict("records")]
         self.exporter.add(SpanIn(
             trace_id=request_id, span_id=uuid.uuid4().hex[:16], name=f"predict {name}",
             kind="model", model=model.name, start_time_ms=started * 1000,

@@ -1,4 +1,4 @@
-"""``shipyard ml``: classic models — drift between data files."""
+"""``shipyard ml``: classic models — endpoints, predictions, and drift between data files."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from shipyard.cli.common import console, err_console, json_option, print_json
+from shipyard.cli.common import console, err_console, get_client, json_option, print_json
 from shipyard.core.errors import InvalidInput
 
 
 @click.group("ml")
 def command() -> None:
-    """Classic ML models: drift between tables."""
+    """Classic ML models: endpoints, predictions, drift between tables."""
 
 
 def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
@@ -25,6 +25,59 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
             raise InvalidInput(f"{what} takes NAME=VALUE, not {raw!r}")
         out[key] = value
     return out
+
+
+@command.command("endpoint")
+@click.argument("name")
+@click.option("--model", required=True, help="The registered model it serves.")
+@click.option("--alias", default="champion", show_default=True, help="The alias it follows.")
+@click.option(
+    "--max-batch",
+    type=int,
+    default=64,
+    show_default=True,
+    help="Rows per model call at most (concurrent requests are batched).",
+)
+@click.option(
+    "--max-wait-ms",
+    type=float,
+    default=2.0,
+    show_default=True,
+    help="How long a batch waits for more requests.",
+)
+@click.option("--no-log", is_flag=True, help="Do not log predictions as spans.")
+@click.pass_context
+def endpoint(ctx: click.Context, name: str, model: str, alias: str, max_batch: int,
+             max_wait_ms: float, no_log: bool) -> None:  # fmt: skip
+    """Create or update an endpoint serving MODEL@ALIAS at /api/v1/endpoints/NAME/predict."""
+    version = get_client(ctx).ml.create_endpoint(
+        name, model=model, alias=alias, max_batch=max_batch, max_wait_ms=max_wait_ms,
+        log_predictions=not no_log,
+    )  # fmt: skip
+    console.print(f"{name} v{version.version}: serves {model}@{alias} "
+                  f"(POST /api/v1/endpoints/{name}/predict, /v2/models/{name}/infer)")  # fmt: skip
+
+
+@command.command("predict")
+@click.argument("name")
+@click.argument("data", type=click.Path(path_type=Path))
+@json_option
+@click.pass_context
+def predict(ctx: click.Context, name: str, data: Path, as_json: bool) -> None:
+    """Predictions from endpoint NAME for the rows of a CSV, Parquet or JSONL file."""
+    from shipyard.ml.tables import read_table
+
+    frame = read_table(data)
+    answer = get_client(ctx).ml.predict(name, frame)
+    if as_json:
+        print_json(answer)
+        return
+    table = Table(title=f"{name}: {answer.model} v{answer.version}")
+    table.add_column("row")
+    table.add_column("prediction")
+    for i, p in enumerate(answer.predictions):
+        table.add_row(str(i), str(p))
+    console.print(table)
 
 
 @command.command("drift")

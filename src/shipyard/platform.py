@@ -20,6 +20,7 @@ from shipyard.tracing.service import TracingService
 from shipyard.tracking.service import TrackingService
 
 if TYPE_CHECKING:
+    from shipyard.core.batching import Batcher
     from shipyard.evals.store import EvalStore
     from shipyard.gateway.service import GatewayService
     from shipyard.ml.serving import ServingService
@@ -75,28 +76,28 @@ class Platform:
     @functools.cached_property
     def rag(self) -> RagService:
         """Index searches served by this process (retrieval spans go to the trace store)."""
-        from shipyard.core.batching import Batcher
         from shipyard.rag.service import RagService
 
-        tracing = self.tracing
-        spans: Batcher[Any] = Batcher(
-            lambda _key, batch: tracing.ingest(tracing.decode_native(batch)),
-            batch_size=500, interval_s=0.2, max_pending=100_000, name="shipyard-rag-spans",
-        )  # fmt: skip
+        spans = self.span_exporter("shipyard-rag-spans", 500, 100_000)
         return RagService(self.settings.rag, self.registry, self.read_blob, spans, db=self.db)
 
     @functools.cached_property
     def serving(self) -> ServingService:
         """Model endpoints served by this process (prediction spans go to the trace store)."""
-        from shipyard.core.batching import Batcher
         from shipyard.ml.serving import ServingService
 
-        tracing = self.tracing
-        spans: Batcher[Any] = Batcher(
-            lambda _key, batch: tracing.ingest(tracing.decode_native(batch)),
-            batch_size=1000, interval_s=0.2, max_pending=200_000, name="shipyard-model-spans",
-        )  # fmt: skip
+        spans = self.span_exporter("shipyard-model-spans", 1000, 200_000)
         return ServingService(self.settings.ml, self.registry, self.copy_blob, spans)
+
+    def span_exporter(self, name: str, batch_size: int, max_pending: int) -> Batcher[Any]:
+        """Spans this process makes, written to its trace store in background batches."""
+        from shipyard.core.batching import Batcher
+
+        tracing = self.tracing
+        return Batcher(
+            lambda _key, batch: tracing.ingest(tracing.decode_native(batch)),
+            batch_size=batch_size, interval_s=0.2, max_pending=max_pending, name=name,
+        )  # fmt: skip
 
     def copy_blob(self, digest: str, dest: Path) -> None:
         dest.parent.mkdir(parents=True, exist_ok=True)

@@ -44,6 +44,15 @@ def _models(x: pd.DataFrame, y: pd.Series) -> tuple[Any, Any]:
     return forest.fit(x, y), always_one.fit(x, y)
 
 
+def _serve(c: Client, model: Any, x: pd.DataFrame, **spec: Any) -> tuple[str, str]:
+    """Register ``model`` as v1 of a new model, alias champion, and an endpoint on it."""
+    name, endpoint = f"cancer-{uuid.uuid4().hex[:6]}", f"ep-{uuid.uuid4().hex[:6]}"
+    c.ml.log_model(model, name, input_example=x.head())
+    c.registry.set_alias(name, "champion", 1)
+    c.ml.create_endpoint(endpoint, model=name, **spec)
+    return name, endpoint
+
+
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
 def test_an_endpoint_serves_records_and_v2_and_follows_its_alias(
     dialect: str,
@@ -53,11 +62,8 @@ def test_an_endpoint_serves_records_and_v2_and_follows_its_alias(
     x, y = data
     forest, other = _models(x, y)
     server = server_for(dialect)
-    name, endpoint = f"cancer-{uuid.uuid4().hex[:6]}", f"ep-{uuid.uuid4().hex[:6]}"
     with server.client() as c:
-        c.ml.log_model(forest, name, input_example=x.head())
-        c.registry.set_alias(name, "champion", 1)
-        c.ml.create_endpoint(endpoint, model=name, alias="champion", max_wait_ms=1)
+        name, endpoint = _serve(c, forest, x, alias="champion", max_wait_ms=1)
         rows = x.iloc[100:110]
         expected = forest.predict(rows).tolist()
 
@@ -101,11 +107,8 @@ def test_bad_requests_get_a_json_4xx_and_the_endpoint_keeps_serving(server_for, 
     x, y = data
     forest, _ = _models(x, y)
     server = server_for("sqlite")
-    name, endpoint = f"cancer-{uuid.uuid4().hex[:6]}", f"ep-{uuid.uuid4().hex[:6]}"
     with server.client() as c:
-        c.ml.log_model(forest, name, input_example=x.head())
-        c.registry.set_alias(name, "champion", 1)
-        c.ml.create_endpoint(endpoint, model=name)
+        _name, endpoint = _serve(c, forest, x)
         with pytest.raises(NotFound):
             c.ml.create_endpoint("nowhere", model="no-such-model")
     good = x.head(2).to_dict(orient="records")
@@ -141,11 +144,8 @@ def test_concurrent_requests_share_model_calls_and_each_is_logged(server_for, da
     x, y = data
     forest, _ = _models(x, y)
     server = server_for("sqlite")
-    name, endpoint = f"cancer-{uuid.uuid4().hex[:6]}", f"ep-{uuid.uuid4().hex[:6]}"
     with server.client() as c:
-        c.ml.log_model(forest, name, input_example=x.head())
-        c.registry.set_alias(name, "champion", 1)
-        c.ml.create_endpoint(endpoint, model=name, max_batch=32, max_wait_ms=40)
+        _name, endpoint = _serve(c, forest, x, max_batch=32, max_wait_ms=40)
         url = f"{server.url}/api/v1/endpoints/{endpoint}/predict"
 
         def one(i: int) -> dict[str, Any]:

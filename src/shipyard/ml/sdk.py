@@ -14,6 +14,7 @@ from shipyard.core.errors import InvalidInput, NotFound
 from shipyard.ml import models
 from shipyard.ml.serving import Prediction, check_spec
 from shipyard.ml.signature import as_frame
+from shipyard.registry.api import create_labelled_version
 from shipyard.registry.schemas import Kind
 
 if TYPE_CHECKING:
@@ -43,17 +44,10 @@ class Ml:
             raise NotFound(f"no model {endpoint.model!r}: log and register it first") from None
         if found.kind != Kind.model:
             raise InvalidInput(f"{endpoint.model} is a {found.kind}, not a model")
-        try:
-            self.client.registry.get_version(name, alias="production")
-            first = False
-        except NotFound:
-            first = True
-        version = self.client.registry.create_version(
-            name, kind=Kind.endpoint, payload=endpoint.model_dump(mode="json"),
-            description=description, dedupe=True,
-        )  # fmt: skip
-        if first:
-            self.client.registry.set_alias(name, "production", version.version, "first version")
+        payload = endpoint.model_dump(mode="json")
+        version = create_labelled_version(
+            self.client.registry, name, Kind.endpoint, payload, description
+        )
         self.warm(name)
         return version
 

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shipyard.core.errors import InvalidInput, ShipyardError
 from shipyard.ml.models import LoadedModel, open_model
 from shipyard.ml.signature import check_columns, frame_of, jsonable
+from shipyard.registry.follow import AliasFollower
 from shipyard.registry.schemas import DEFAULT_ALIAS, Kind, Version
 
 if TYPE_CHECKING:
@@ -155,34 +156,22 @@ class ServingService:
         self.download = download
         self.exporter = exporter
         self._lock = threading.Lock()
-        self._aliases: dict[tuple[str, str, str], tuple[float, int, Version]] = {}
+        self.aliases = AliasFollower(registry, settings.ml_alias_ttl_s)
         self._models: OrderedDict[tuple[str, int], LoadedModel] = OrderedDict()
         self._loading: dict[tuple[str, int], threading.Lock] = {}
         self._batchers: dict[tuple[str, int, int, float], MicroBatcher] = {}
         self._specs: dict[str, EndpointSpec] = {}
 
     # -- what an endpoint serves ---------------------------------------------------------
-    def _fetch(self, name: str, kind: Kind, alias: str) -> Version:
-        key = (kind.value, name, alias)
-        now = time.monotonic()
-        changes = self.registry.alias_changes
-        cached = self._aliases.get(key)
-        if (cached is not None and cached[1] == changes
-                and now - cached[0] < self.settings.ml_alias_ttl_s):  # fmt: skip
-            return cached[2]
-        found = self.registry.fetch(name, kind, alias=alias)
-        self._aliases[key] = (now, changes, found)
-        return found
-
     def spec(self, name: str) -> EndpointSpec:
-        version = self._fetch(name, Kind.endpoint, DEFAULT_ALIAS)
+        version = self.aliases.fetch(name, Kind.endpoint, DEFAULT_ALIAS)
         found = self._specs.get(version.content_hash)
         if found is None:
             found = self._specs[version.content_hash] = EndpointSpec.model_validate(version.payload)
         return found
 
     def model(self, spec: EndpointSpec) -> LoadedModel:
-        version = self._fetch(spec.model, Kind.model, spec.alias)
+        version = self.aliases.fetch(spec.model, Kind.model, spec.alias)
         key = (spec.model, version.version)
         with self._lock:
             found = self._models.get(key)
@@ -249,19 +238,14 @@ class ServingService:
 
     def cached_endpoint(self, name: str) -> tuple[EndpointSpec, LoadedModel] | None:
         """The endpoint and its model when both lookups are fresh in memory (no I/O)."""
-        now = time.monotonic()
-        changes = self.registry.alias_changes
-        ttl = self.settings.ml_alias_ttl_s
-        found = self._aliases.get((Kind.endpoint.value, name, DEFAULT_ALIAS))
-        if found is None or found[1] != changes or now - found[0] >= ttl:
-            return None
-        spec = self._specs.get(found[2].content_hash)
+        endpoint = self.aliases.fresh(name, Kind.endpoint, DEFAULT_ALIAS)
+        spec = self._specs.get(endpoint.content_hash) if endpoint is not None else None
         if spec is None:
             return None
-        model_found = self._aliases.get((Kind.model.value, spec.model, spec.alias))
-        if model_found is None or model_found[1] != changes or now - model_found[0] >= ttl:
+        version = self.aliases.fresh(spec.model, Kind.model, spec.alias)
+        if version is None:
             return None
-        loaded = self._models.get((spec.model, model_found[2].version))
+        loaded = self._models.get((spec.model, version.version))
         return (spec, loaded) if loaded is not None else None
 
     def resolve_endpoint(self, name: str) -> tuple[EndpointSpec, LoadedModel]:

@@ -6,7 +6,7 @@ import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shipyard.core.errors import InvalidInput, NotFound
+from shipyard.core.errors import InvalidInput
 from shipyard.rag.api import RagAPI
 from shipyard.rag.apps import REQUIRED_VARIABLES, AppSpec, AskRequest, RagAnswer
 from shipyard.rag.cache import EmbeddingCache
@@ -96,6 +96,7 @@ class Rag:
     def create_app(self, name: str, *, description: str = "", **spec: Any) -> Version:
         """A new version of app ``name`` (index, prompt, route, k...); the first version is
         labelled production. An unchanged spec returns the newest version."""
+        from shipyard.registry.api import create_labelled_version
         from shipyard.registry.schemas import Kind
 
         app = AppSpec.model_validate(spec)
@@ -110,18 +111,8 @@ class Rag:
                 f"prompt {prompt.ref} must declare the variables {needed} "
                 f"(missing {', '.join(missing)})"
             )
-        try:
-            self.client.registry.get_version(name, alias="production")
-            first = False
-        except NotFound:
-            first = True
-        version = self.client.registry.create_version(
-            name, kind=Kind.app, payload=app.model_dump(mode="json"), description=description,
-            dedupe=True,
-        )  # fmt: skip
-        if first:
-            self.client.registry.set_alias(name, "production", version.version, "first version")
-        return version
+        return create_labelled_version(self.client.registry, name, Kind.app,
+                                       app.model_dump(mode="json"), description)  # fmt: skip
 
     def ask(
         self, app: str, question: str, *, label: str | None = None, user: str | None = None,

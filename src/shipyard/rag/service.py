@@ -22,6 +22,7 @@ from shipyard.rag.api import Loaded, Serving
 from shipyard.rag.embedders import Embedder, embedder_from_config
 from shipyard.rag.retrieval import SearchRequest, SearchResult, search_snapshot
 from shipyard.rag.snapshot import ReadBlob, Snapshot, read_snapshot
+from shipyard.registry.follow import AliasFollower
 from shipyard.registry.schemas import DEFAULT_ALIAS, Kind, Version
 from shipyard.tracing.schemas import SpanIn
 from shipyard.tracing.sdk import open_span
@@ -70,7 +71,7 @@ class RagService:
         self.gateway_call = gateway_call
         self.db = db  # where pgvector indexes live
         self._lock = threading.Lock()
-        self._aliases: dict[tuple[str, str], tuple[float, int, Version]] = {}
+        self.aliases = AliasFollower(registry, settings.rag_alias_ttl_s)
         self._snapshots = _LRU(settings.rag_max_loaded)
         self._loading: dict[str, threading.Lock] = {}
         self._embedders: dict[str, Embedder] = {}
@@ -80,17 +81,7 @@ class RagService:
     def resolve(self, name: str, label: str | None = None, version: int | None = None) -> Version:
         if version is not None:
             return self.registry.fetch(name, Kind.index, version=version)
-        alias = label or DEFAULT_ALIAS
-        key = (name, alias)
-        now = time.monotonic()
-        changes = self.registry.alias_changes
-        cached = self._aliases.get(key)
-        if (cached is not None and cached[1] == changes
-                and now - cached[0] < self.settings.rag_alias_ttl_s):  # fmt: skip
-            return cached[2]
-        found = self.registry.fetch(name, Kind.index, alias=alias)
-        self._aliases[key] = (now, changes, found)
-        return found
+        return self.aliases.fetch(name, Kind.index, label or DEFAULT_ALIAS)
 
     def serving(self) -> Serving:
         from shipyard.rag.backends.pgvector import pgvector_available

@@ -81,3 +81,22 @@ class RegistryAPI(ABC):
     @abstractmethod
     def upload_artifact(self, source: Path) -> str:
         """Store a file as a content-addressed blob; returns its sha256 digest."""
+
+
+def create_labelled_version(
+    registry: RegistryAPI, name: str, kind: Kind, payload: dict[str, Any], description: str = ""
+) -> Version:
+    """A new version of a configuration entry (an app, an endpoint); an unchanged payload
+    returns the newest version, and the entry's first version is labelled production."""
+    from shipyard.core.errors import NotFound
+
+    try:
+        registry.get_version(name, alias="production")
+        first = False
+    except NotFound:
+        first = True
+    version = registry.create_version(name, kind=kind, payload=payload, description=description,
+                                      dedupe=True)  # fmt: skip
+    if first:
+        registry.set_alias(name, "production", version.version, "first version")
+    return version

@@ -5,9 +5,11 @@ The same fitted model (a random forest of 100 trees on scikit-learn's breast-can
 load: ``--concurrency`` clients, each sending one-row requests in MLflow's
 ``dataframe_records`` format (which both accept), ``--requests`` in all after a warm-up. The
 load generator is this process (asyncio + httpx). MLflow runs with 2 uvicorn workers (one per
-core); Shipyard with its defaults (one process, micro-batching).
+core); Shipyard with its defaults (one process, micro-batching, every prediction logged). Both
+servers stay up; the load alternates between them over ``--rounds`` rounds and the medians
+are reported (single runs of MLflow varied from 48 to 122 predictions/s here).
 
-    python benchmarks/serving.py [--requests 4000] [--concurrency 16]
+    python benchmarks/serving.py [--requests 5000] [--concurrency 16] [--rounds 5]
 
 The last line printed is a JSON object.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -23,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -79,8 +83,8 @@ async def load(url: str, rows: list[dict[str, float]], n: int, concurrency: int)
             "p99_ms": p99 * 1000, "errors": errors}  # fmt: skip
 
 
-def run_shipyard(model: Any, rows: list[dict[str, float]], tmp: Path, a: argparse.Namespace
-                 ) -> dict[str, Any]:  # fmt: skip
+@contextlib.contextmanager
+def shipyard_endpoint(model: Any, rows: list[dict[str, float]], tmp: Path) -> Iterator[str]:
     from shipyard.core.settings import Settings
     from shipyard.sdk import Client
 
@@ -92,15 +96,13 @@ def run_shipyard(model: Any, rows: list[dict[str, float]], tmp: Path, a: argpars
             client.ml.log_model(model, "cancer", input_example=pd.DataFrame(rows[:5]))
             client.registry.set_alias("cancer", "champion", 1)
             client.ml.create_endpoint("cancer-api", model="cancer")
-        endpoint = f"{url}/api/v1/endpoints/cancer-api/predict"
-        asyncio.run(load(endpoint, rows, 300, a.concurrency))  # warm-up
-        return asyncio.run(load(endpoint, rows, a.requests, a.concurrency))
+        yield f"{url}/api/v1/endpoints/cancer-api/predict"
     finally:
         stop(proc)
 
 
-def run_mlflow(model: Any, rows: list[dict[str, float]], tmp: Path, a: argparse.Namespace
-               ) -> dict[str, Any]:  # fmt: skip
+@contextlib.contextmanager
+def mlflow_endpoint(model: Any, tmp: Path) -> Iterator[str]:
     import joblib
 
     py = peer_python("mlflow", MLFLOW_REQUIREMENT, "import mlflow")
@@ -113,35 +115,54 @@ def run_mlflow(model: Any, rows: list[dict[str, float]], tmp: Path, a: argparse.
     subprocess.run([str(py), "-c", save, str(tmp / "model.joblib"), str(saved)], check=True,
                    capture_output=True)  # fmt: skip
     port = free_port()
-    env = {
-        **os.environ,
-        "MLFLOW_TRACKING_URI": f"file://{tmp / 'mlruns'}",
-        "PATH": f"{py.parent}:{os.environ.get('PATH', '')}",
-    }  # its uvicorn
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"file://{tmp / 'mlruns'}",
+           "PATH": f"{py.parent}:{os.environ.get('PATH', '')}"}  # its uvicorn  # fmt: skip
     cmd = [str(py.parent / "mlflow"), "models", "serve", "-m", str(saved), "--env-manager",
            "local", "-h", "127.0.0.1", "-p", str(port), "-w", "2"]  # fmt: skip
     proc = start(cmd, env, tmp / "mlflow.log")
     try:
         wait_http(f"http://127.0.0.1:{port}/ping", proc, 180, tmp / "mlflow.log")
-        endpoint = f"http://127.0.0.1:{port}/invocations"
-        asyncio.run(load(endpoint, rows, 300, a.concurrency))
-        return asyncio.run(load(endpoint, rows, a.requests, a.concurrency))
+        yield f"http://127.0.0.1:{port}/invocations"
     finally:
         stop(proc)
 
 
+def rounds(urls: dict[str, str], rows: list[dict[str, float]], a: argparse.Namespace
+           ) -> dict[str, dict[str, Any]]:  # fmt: skip
+    """Alternating rounds (both servers up, one loaded at a time); medians per server."""
+    seen: dict[str, list[dict[str, Any]]] = {name: [] for name in urls}
+    for url in urls.values():
+        asyncio.run(load(url, rows, 300, a.concurrency))  # warm-up
+    for i in range(a.rounds):
+        for name, url in urls.items():
+            found = asyncio.run(load(url, rows, a.requests // a.rounds, a.concurrency))
+            seen[name].append(found)
+            console.print(f"round {i + 1}: {name} {found['rps']:,.0f}/s, "
+                          f"p99 {found['p99_ms']:.0f} ms")  # fmt: skip
+    return {name: {"rps": statistics.median(r["rps"] for r in runs),
+                   "p50_ms": statistics.median(r["p50_ms"] for r in runs),
+                   "p99_ms": statistics.median(r["p99_ms"] for r in runs),
+                   "errors": sum(r["errors"] for r in runs),
+                   "rounds_rps": [round(r["rps"], 1) for r in runs]}
+            for name, runs in seen.items()}  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=4000)
+    parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=5)
     a = parser.parse_args()
     model, rows = make_model()
-    with tempfile.TemporaryDirectory() as tmp:
-        with console.status("Shipyard endpoint"):
-            ours = run_shipyard(model, rows, Path(tmp), a)
-        with console.status("mlflow models serve (2 workers)"):
-            peer = run_mlflow(model, rows, Path(tmp), a)
-    table = Table(title=f"{a.requests:,} one-row requests, {a.concurrency} at a time")
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        shipyard_endpoint(model, rows, Path(tmp)) as ours_url,
+        mlflow_endpoint(model, Path(tmp)) as peer_url,
+    ):
+        found = rounds({"shipyard": ours_url, "mlflow": peer_url}, rows, a)
+    ours, peer = found["shipyard"], found["mlflow"]
+    table = Table(title=f"{a.requests:,} one-row requests, {a.concurrency} at a time, "
+                        f"{a.rounds} alternating rounds (medians)")  # fmt: skip
     for col in ("server", "predictions/s", "p50 ms", "p99 ms", "errors"):
         table.add_column(col)
     for name, r in (("Shipyard", ours), ("mlflow models serve", peer)):
@@ -155,7 +176,7 @@ def main() -> None:
         "benchmark": "serving", "requests": a.requests, "concurrency": a.concurrency,
         "throughput_ratio": round(ratio, 2), "p99_ms": round(ours["p99_ms"], 2),
         "p50_ms": round(ours["p50_ms"], 2), "rps": round(ours["rps"], 1),
-        "mlflow": {k: round(v, 2) for k, v in peer.items()}, "errors": ours["errors"],
+        "rounds_rps": ours["rounds_rps"], "mlflow": peer, "errors": ours["errors"],
         "targets_met": met, "load_avg_1m": round(os.getloadavg()[0], 2),
     }))  # fmt: skip
 

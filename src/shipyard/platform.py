@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from shipyard.core.batching import Batcher
     from shipyard.evals.store import EvalStore
     from shipyard.gateway.service import GatewayService
+    from shipyard.ml.log import PredictionLog
     from shipyard.ml.serving import ServingService
     from shipyard.prompts.service import PromptService
     from shipyard.rag.service import RagService
@@ -84,10 +85,21 @@ class Platform:
     @functools.cached_property
     def serving(self) -> ServingService:
         """Model endpoints served by this process (prediction spans go to the trace store)."""
+        from shipyard.core.batching import Batcher
         from shipyard.ml.serving import ServingService
 
         spans = self.span_exporter("shipyard-model-spans", 1000, 200_000)
-        return ServingService(self.settings.ml, self.registry, self.copy_blob, spans)
+        log = self.prediction_log
+        rows: Batcher[Any] = Batcher(lambda _key, batch: log.write(batch), batch_size=5000,
+                                     interval_s=0.2, max_pending=500_000,
+                                     name="shipyard-predictions")  # fmt: skip
+        return ServingService(self.settings.ml, self.registry, self.copy_blob, spans, rows)
+
+    @functools.cached_property
+    def prediction_log(self) -> PredictionLog:
+        from shipyard.ml.log import PredictionLog
+
+        return PredictionLog(self.db)
 
     def span_exporter(self, name: str, batch_size: int, max_pending: int) -> Batcher[Any]:
         """Spans this process makes, written to its trace store in background batches."""
@@ -113,6 +125,7 @@ class Platform:
         if "serving" in self.__dict__:
             self.serving.close()
             self.serving.exporter.close()  # type: ignore[union-attr]
+            self.serving.predictions.close()  # type: ignore[union-attr]
         if "rag" in self.__dict__:
             self.rag.close()
             self.rag.exporter.close()  # type: ignore[union-attr]

@@ -32,3 +32,14 @@ def test_an_endpoint_made_and_asked_from_the_command_line(tmp_path: Path) -> Non
     assert answer["version"] == 1 and len(answer["request_id"]) == 32
     table = runner.invoke(cli, ["ml", "predict", "wine-api", str(rows)], catch_exceptions=False)
     assert "wine v1" in table.output
+
+    truth = tmp_path / "labels.jsonl"
+    truth.write_text(json.dumps({"request_id": answer["request_id"],
+                                 "labels": y.iloc[[0, 70, 150]].tolist()}) + "\n")  # fmt: skip
+    out = runner.invoke(cli, ["ml", "labels", "wine-api", str(truth)], catch_exceptions=False)
+    assert "3 labels stored" in out.output
+    out = runner.invoke(cli, ["ml", "performance", "wine-api", "--json"], catch_exceptions=False)
+    report = json.loads(out.output)
+    assert report["labeled"] == 3 and report["metrics"]["accuracy"] == 1.0
+    out = runner.invoke(cli, ["ml", "performance", "wine-api"], catch_exceptions=False)
+    assert "accuracy" in out.output and "model v1" in out.output

@@ -163,3 +163,24 @@ def test_tampered_files_and_untrusted_types_are_refused(tmp_path: Path, cancer) 
 
 def _halve(frame: pd.DataFrame) -> pd.DataFrame:
     return frame / 2
+
+
+def test_scored_predictions_equal_the_models_own(cancer) -> None:  # type: ignore[no-untyped-def]
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import ExtraTreesClassifier, HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import SVC
+
+    from shipyard.ml.flavors.sklearn import SklearnFlavor
+
+    x, y, _ = cancer
+    flavor = SklearnFlavor()
+    for model in (
+        make_pipeline(StandardScaler(), LogisticRegression()), ExtraTreesClassifier(20),
+        HistGradientBoostingClassifier(max_iter=20),
+        make_pipeline(StandardScaler(), CalibratedClassifierCV(SVC(), ensemble=False)),
+    ):  # fmt: skip
+        model.fit(x, y)
+        predicted, scores = flavor.predict_scored(model, x)
+        assert np.array_equal(predicted, model.predict(x)), type(model).__name__
+        assert np.allclose(scores, model.predict_proba(x)[:, 1])

@@ -8,7 +8,14 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from shipyard.cli.common import console, err_console, get_client, json_option, print_json
+from shipyard.cli.common import (
+    console,
+    err_console,
+    get_client,
+    json_option,
+    print_json,
+    since_ms,
+)
 from shipyard.core.errors import InvalidInput
 
 
@@ -77,6 +84,65 @@ def predict(ctx: click.Context, name: str, data: Path, as_json: bool) -> None:
     table.add_column("prediction")
     for i, p in enumerate(answer.predictions):
         table.add_row(str(i), str(p))
+    console.print(table)
+
+
+@command.command("labels")
+@click.argument("name")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.pass_context
+def labels(ctx: click.Context, name: str, file: Path) -> None:
+    """Post ground truth from a JSONL file: {"request_id", "label"[, "row"]} or
+    {"request_id", "labels": [one per row]} per line."""
+    import orjson
+
+    if not file.is_file():
+        raise InvalidInput(f"no such file: {file}")
+    items = []
+    for n, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                items.append(orjson.loads(line))
+            except orjson.JSONDecodeError:
+                raise InvalidInput(f"{file}:{n}: not a JSON object") from None
+    stored = get_client(ctx).ml.log_labels(name, items)
+    console.print(f"{stored} labels stored for {name}")
+
+
+@command.command("performance")
+@click.argument("name")
+@click.option("--since", default="24h", show_default=True, help="Window start: 30m, 24h, 7d.")
+@click.option("--window", default="1h", show_default=True, help="Bucket size: 10m, 1h, 1d.")
+@json_option
+@click.pass_context
+def performance(ctx: click.Context, name: str, since: str, window: str, as_json: bool) -> None:
+    """How the endpoint's labeled predictions score, overall, per model version and per window."""
+    from shipyard.core.ids import now_ms
+
+    window_ms = now_ms() - since_ms(window)
+    report = get_client(ctx).ml.performance(name, since_ms=since_ms(since), window_ms=window_ms)
+    if as_json:
+        print_json(report)
+        return
+    names = list(report.metrics)
+    table = Table(title=f"{name}: {report.labeled:,} labeled of {report.predictions:,} "
+                        f"predictions ({report.task})")  # fmt: skip
+    table.add_column("window / version")
+    table.add_column("predictions")
+    table.add_column("labeled")
+    for metric in names:
+        table.add_column(metric)
+
+    def cells(values: dict[str, float | None]) -> list[str]:
+        return ["" if values.get(m) is None else f"{values[m]:.3f}" for m in names]
+
+    for w in report.windows:
+        from shipyard.cli.common import fmt_time
+
+        table.add_row(fmt_time(w.start_ms), str(w.predictions), str(w.labeled), *cells(w.metrics))
+    for version, values in report.by_version.items():
+        table.add_row(f"model v{version}", "", "", *cells(values))
+    table.add_row("all", str(report.predictions), str(report.labeled), *cells(report.metrics))
     console.print(table)
 
 

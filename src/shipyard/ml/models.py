@@ -57,6 +57,12 @@ class LoadedModel:
         self.version = version
         self.name = str(manifest.get("name", ""))
         self.signature = Signature.model_validate(manifest["signature"])
+        options = manifest.get("flavor_options") or {}
+        classes = options.get("classes")
+        # a binary classifier: its second class is the positive one (scores, ROC AUC)
+        self.binary = bool(classes and len(classes) == 2
+                           and "predict_proba" in options.get("methods", []))  # fmt: skip
+        self.classes: list[Any] | None = classes
 
     def __repr__(self) -> str:
         return f"<LoadedModel {self.uri} flavor={self.flavor.name}>"

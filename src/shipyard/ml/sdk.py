@@ -9,9 +9,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import orjson
+from pydantic import ValidationError
 
 from shipyard.core.errors import InvalidInput, NotFound
+from shipyard.core.plugins import options_problem
 from shipyard.ml import models
+from shipyard.ml.log import HOUR_MS, LabelIn, Labels, Performance
 from shipyard.ml.serving import Prediction, check_spec
 from shipyard.ml.signature import as_frame
 from shipyard.registry.api import create_labelled_version
@@ -62,6 +65,34 @@ class Ml:
                 self.client._transport.call("GET", path)
         except NotFound:
             pass
+
+    def log_labels(self, endpoint: str, labels: list[dict[str, Any]]) -> int:
+        """Ground truth by request id: ``{"request_id", "label"[, "row"]}`` or
+        ``{"request_id", "labels": [one per row]}``."""
+        try:
+            req = Labels(labels=[LabelIn.model_validate(x) for x in labels])
+        except ValidationError as exc:
+            raise options_problem("labels", exc) from None
+        if not self.client.settings.remote:
+            return self.client._platform.prediction_log.label(req)
+        path = f"/api/v1/endpoints/{quote(endpoint, safe='')}/labels"
+        body = req.model_dump(mode="json", exclude_none=True)
+        return int(self.client._transport.call("POST", path, json=body)["stored"])
+
+    def performance(
+        self, endpoint: str, *, since_ms: int | None = None, until_ms: int | None = None,
+        window_ms: int = HOUR_MS,
+    ) -> Performance:  # fmt: skip
+        """Accuracy, precision, recall, F1, ROC AUC (classifiers) or MAE, RMSE, R²
+        (regressors) of the labeled predictions: overall, per model version, per window."""
+        if not self.client.settings.remote:
+            plat = self.client._platform
+            return plat.serving.performance(endpoint, plat.prediction_log, since_ms, until_ms,
+                                            window_ms)  # fmt: skip
+        params = {k: v for k, v in {"since_ms": since_ms, "until_ms": until_ms,
+                                    "window_ms": window_ms}.items() if v is not None}  # fmt: skip
+        path = f"/api/v1/endpoints/{quote(endpoint, safe='')}/performance"
+        return Performance.model_validate(self.client._transport.call("GET", path, params=params))
 
     def predict(self, endpoint: str, data: Any) -> Prediction:
         """Predictions from an endpoint for records, a column dict or a DataFrame."""

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from shipyard.core.errors import InvalidInput, ShipyardError
+from shipyard.ml.log import HOUR_MS, Performance, PredictionLog
 from shipyard.ml.models import LoadedModel, open_model
 from shipyard.ml.signature import check_columns, frame_of, jsonable
 from shipyard.registry.follow import AliasFollower
@@ -82,8 +83,9 @@ class MicroBatcher:
     queue: asyncio.Queue[_Waiting] = field(default_factory=asyncio.Queue)
     task: asyncio.Task[None] | None = None
 
-    async def submit(self, columns: dict[str, Any], rows: int) -> tuple[Any, int]:
-        """This request's outputs, and how many rows the model call that made them had."""
+    async def submit(self, columns: dict[str, Any], rows: int) -> tuple[Any, Any, int]:
+        """This request's outputs, their positive-class scores (binary classifiers, else
+        None), and how many rows the model call that made them had."""
         loop = asyncio.get_running_loop()
         waiting = _Waiting(columns, rows, loop.create_future())
         self.queue.put_nowait(waiting)
@@ -116,7 +118,7 @@ class MicroBatcher:
                 columns = {c: np.concatenate([w.columns[c] for w in batch])
                            for c in batch[0].columns}  # fmt: skip
             try:
-                out = await asyncio.to_thread(self.run, columns, rows)
+                out, scores = await asyncio.to_thread(self.run, columns, rows)
             except Exception as exc:  # the model's own failure, for every request in the batch
                 for w in batch:
                     if not w.future.done():
@@ -126,13 +128,20 @@ class MicroBatcher:
             for w in batch:
                 part = out.iloc[start : start + w.rows] if hasattr(out, "iloc") else np.asarray(
                     out)[start : start + w.rows]  # fmt: skip
+                part_scores = None if scores is None else scores[start : start + w.rows]
                 start += w.rows
                 if not w.future.done():
-                    w.future.set_result((part, rows))
+                    w.future.set_result((part, part_scores, rows))
 
 
-def _run(model: LoadedModel, columns: dict[str, Any], rows: int) -> Any:
-    return model.flavor.predict(model.native, frame_of(model.signature, columns, rows))
+def _run(model: LoadedModel, columns: dict[str, Any], rows: int) -> tuple[Any, Any]:
+    """Predictions, and for a binary classifier the positive class's probability (logged for
+    ROC AUC)."""
+    frame = frame_of(model.signature, columns, rows)
+    if not model.binary:
+        return model.flavor.predict(model.native, frame), None
+    out, scores = model.flavor.predict_scored(model.native, frame)
+    return out, None if scores is None else scores.tolist()
 
 
 def outputs_as_json(out: Any) -> list[Any]:
@@ -150,11 +159,13 @@ class ServingService:
     def __init__(
         self, settings: MlSettings, registry: RegistryService, download: Download,
         exporter: Batcher[SpanIn] | None = None,
+        predictions: Batcher[dict[str, Any]] | None = None,
     ) -> None:  # fmt: skip
         self.settings = settings
         self.registry = registry
         self.download = download
         self.exporter = exporter
+        self.predictions = predictions  # rows for the prediction log (shipyard.ml.log)
         self._lock = threading.Lock()
         self.aliases = AliasFollower(registry, settings.ml_alias_ttl_s)
         self._models: OrderedDict[tuple[str, int], LoadedModel] = OrderedDict()
@@ -209,11 +220,11 @@ class ServingService:
         started = time.time()
         columns, rows = check_columns(model.signature, data)
         try:
-            out = model.flavor.predict(model.native, frame_of(model.signature, columns, rows))
+            out, scores = _run(model, columns, rows)
         except Exception as exc:
             raise ModelFailed(f"the model failed: {exc}") from None
         logged = data if isinstance(data, list) else None
-        return self._answer(name, spec, model, logged, columns, out, started, rows)
+        return self._answer(name, spec, model, logged, columns, (out, scores), started, rows)
 
     async def predict_async(self, name: str, data: Any) -> Prediction:
         """One request on the server: checked, then batched with its neighbours."""
@@ -232,9 +243,10 @@ class ServingService:
             batcher = self._batchers[key] = MicroBatcher(
                 functools.partial(_run, model), spec.max_batch, spec.max_wait_ms / 1000
             )
-        out, batch_rows = await batcher.submit(columns, rows)
+        out, scores, batch_rows = await batcher.submit(columns, rows)
         logged = data if isinstance(data, list) else None
-        return self._answer(name, spec, model, logged, columns, out, started, batch_rows)
+        return self._answer(name, spec, model, logged, columns, (out, scores), started,
+                            batch_rows)  # fmt: skip
 
     def cached_endpoint(self, name: str) -> tuple[EndpointSpec, LoadedModel] | None:
         """The endpoint and its model when both lookups are fresh in memory (no I/O)."""
@@ -253,10 +265,19 @@ class ServingService:
         return spec, self.model(spec)
 
     def _answer(self, name: str, spec: EndpointSpec, model: LoadedModel, records: Any,
-                columns: dict[str, Any], out: Any, started: float, batch_rows: int,
-                ) -> Prediction:  # fmt: skip
-        predictions = outputs_as_json(out)
+                columns: dict[str, Any], result: tuple[Any, Any], started: float,
+                batch_rows: int) -> Prediction:  # fmt: skip
+        predictions = outputs_as_json(result[0])
         request_id = uuid.uuid4().hex
+        if spec.log_predictions and self.predictions is not None:
+            scores = result[1] or [None] * len(predictions)
+            ts, latency = int(started * 1000), (time.time() - started) * 1000
+            self.predictions.add_many([
+                {"request_id": request_id, "row": i, "endpoint": name, "model": spec.model,
+                 "version": model.version or 0, "ts_ms": ts, "prediction": p, "score": s,
+                 "latency_ms": latency}
+                for i, (p, s) in enumerate(zip(predictions, scores, strict=True))
+            ])  # fmt: skip
         if spec.log_predictions and self.exporter is not None:
             if records is None:  # a DataFrame or a column dict: its checked columns as records
                 names = list(columns)
@@ -282,6 +303,23 @@ class ServingService:
                         "shipyard.request_id": request_id, "shipyard.rows": len(records),
                         "shipyard.batch_rows": batch_rows},
         ))  # fmt: skip
+
+    # -- the prediction log --------------------------------------------------------------
+    def performance(
+        self, name: str, log: PredictionLog, since_ms: int | None = None,
+        until_ms: int | None = None, window_ms: int = HOUR_MS,
+    ) -> Performance:  # fmt: skip
+        """Metrics of the endpoint's labeled predictions, overall, per model version and per
+        window; the task (classification or regression) is the current model's."""
+        _, model = self.resolve_endpoint(name)
+        if self.predictions is not None:
+            self.predictions.flush()  # this process's predictions first
+        regression = not model.classes and bool(model.signature.outputs) and all(
+            o.type == "double" for o in model.signature.outputs)  # fmt: skip
+        positive = model.classes[1] if model.classes and len(model.classes) == 2 else None
+        return log.performance(name, "regression" if regression else "classification",
+                               positive=positive, since_ms=since_ms, until_ms=until_ms,
+                               window_ms=window_ms)  # fmt: skip
 
     def warm_all(self) -> None:
         """Load the model behind every endpoint's production version (at server start)."""

@@ -26,6 +26,7 @@ def load_all_models() -> MetaData:
     from shipyard.core import audit, auth  # noqa: F401
     from shipyard.evals import models as _evals  # noqa: F401
     from shipyard.gateway import models as _gateway  # noqa: F401
+    from shipyard.ml import records as _ml  # noqa: F401
     from shipyard.registry import models as _registry  # noqa: F401
     from shipyard.tracing import models as _tracing  # noqa: F401
     from shipyard.tracking import models as _tracking  # noqa: F401

@@ -44,6 +44,10 @@ class Flavor(ABC):
     def predict(self, model: Any, frame: pd.DataFrame) -> Any:
         return model.predict(frame)
 
+    def predict_scored(self, model: Any, frame: pd.DataFrame) -> tuple[Any, Any]:
+        """Predictions and, for a binary classifier, the positive class's probability."""
+        return self.predict(model, frame), None
+
     def requirements(self, model: Any) -> list[str]:
         return []
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Response
+from fastapi import APIRouter, Body, Depends, Query, Response
 from pydantic import BaseModel
 
 from shipyard.core.identity import Actor
+from shipyard.ml.log import HOUR_MS, Labels, Performance
 from shipyard.ml.serving import Prediction, read_payload
 from shipyard.ml.v2 import InferRequest, output_tensors, to_columns
 from shipyard.platform import Platform
 from shipyard.registry.schemas import Entry, Kind
-from shipyard.server.deps import platform, viewer
+from shipyard.server.deps import editor, platform, viewer
 
 router = APIRouter(prefix="/api/v1/endpoints", tags=["ml"])
 v2 = APIRouter(prefix="/v2", tags=["ml"])
@@ -36,6 +37,25 @@ async def predict(
     answer = await p.serving.predict_async(name, read_payload(body))
     response.headers["x-request-id"] = answer.request_id
     return answer
+
+
+@router.post("/{name}/labels")
+def labels(
+    name: str, req: Labels, p: Platform = Depends(platform), _: Actor = Depends(editor)
+) -> dict[str, int]:
+    """Ground truth for earlier predictions, by request id (and row); a label posted again
+    replaces the earlier one."""
+    return {"stored": p.prediction_log.label(req)}
+
+
+@router.get("/{name}/performance")
+def performance(
+    name: str, since_ms: int | None = None, until_ms: int | None = None,
+    window_ms: int = Query(HOUR_MS, ge=1000), p: Platform = Depends(platform),
+    _: Actor = Depends(viewer),
+) -> Performance:  # fmt: skip
+    """Metrics of the labeled predictions: overall, per model version, per window."""
+    return p.serving.performance(name, p.prediction_log, since_ms, until_ms, window_ms)
 
 
 @v2.get("/health/live")

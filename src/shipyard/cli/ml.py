@@ -146,6 +146,33 @@ def performance(ctx: click.Context, name: str, since: str, window: str, as_json:
     console.print(table)
 
 
+@command.command("monitor")
+@click.argument("name")
+@click.option("--since", default="24h", show_default=True, help="Window start: 30m, 24h, 7d.")
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write the one-page HTML report.",
+)
+@json_option
+@click.pass_context
+def monitor(ctx: click.Context, name: str, since: str, html_path: Path | None,
+            as_json: bool) -> None:  # fmt: skip
+    """Drift of endpoint NAME: its production rows since --since against the profile of the
+    current model's training data (log the model with reference_data=...)."""
+    report = get_client(ctx).ml.drift(name, since_ms=since_ms(since))
+    if html_path is not None:
+        from shipyard.ml.drift.html import render
+
+        html_path.write_text(render(report, f"Data drift: endpoint {name}"), encoding="utf-8")
+    if as_json:
+        print_json(report.model_dump(mode="json", exclude={"columns": {"__all__": {"chart"}}}))
+        return
+    _print(report)
+
+
 @command.command("drift")
 @click.argument("reference", type=click.Path(path_type=Path))
 @click.argument("current", type=click.Path(path_type=Path))

@@ -18,17 +18,19 @@ def log_model(
     model: Any, name: str, *, register: bool = True, flavor: str | None = None,
     input_example: Any = None, signature: Signature | None = None,
     requirements: list[str] | None = None, description: str = "",
-    tags: dict[str, str] | None = None,
+    tags: dict[str, str] | None = None, reference_data: Any = None,
 ) -> ModelInfo:  # fmt: skip
     """Save ``model`` (scikit-learn, ONNX, or any object with ``predict``) with its signature,
     input example and requirements; register a version of ``name`` (kind ``model``) whose source
-    run is the active run, or with ``register=False`` keep it in the active run only."""
+    run is the active run, or with ``register=False`` keep it in the active run only.
+    ``reference_data`` (the training features) is profiled for drift monitoring."""
     from shipyard.ml import models
     from shipyard.sdk import get_client
 
     return models.log_model(
         get_client(), model, name, register=register, flavor=flavor, input_example=input_example,
         signature=signature, requirements=requirements, description=description, tags=tags,
+        reference_data=reference_data,
     )  # fmt: skip
 
 

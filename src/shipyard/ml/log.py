@@ -10,7 +10,7 @@ logged the positive-class probability. Regressors get MAE, RMSE and R². The onl
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 from pydantic import BaseModel, Field, model_validator
@@ -22,8 +22,12 @@ from shipyard.core.ids import now_ms
 from shipyard.ml.records import LabelRow, PredictionRow
 from shipyard.store.db import Database
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 MAX_LABELS_PER_CALL = 10_000
 MAX_WINDOWS = 500
+WINDOW_ROWS = 200_000  # newest rows of a window that drift is computed on
 HOUR_MS = 3_600_000
 
 
@@ -130,10 +134,11 @@ class PredictionLog:
 
     def write(self, rows: list[dict[str, Any]]) -> int:
         """Predicted rows (from the serving batcher): request_id, row, endpoint, model,
-        version, ts_ms, prediction (any JSON value), score, latency_ms."""
+        version, ts_ms, features (the row), prediction (any JSON value), score, latency_ms."""
         if not rows:
             return 0
-        self._insert(PredictionRow, [{**r, "prediction": _dump(r["prediction"])} for r in rows],
+        self._insert(PredictionRow, [{**r, "prediction": _dump(r["prediction"]),
+                                      "features": _dump(r["features"])} for r in rows],
                      replace=False)  # fmt: skip
         return len(rows)
 
@@ -149,6 +154,23 @@ class PredictionLog:
             raise InvalidInput(f"at most {MAX_LABELS_PER_CALL} labels per call")
         self._insert(LabelRow, rows, replace=True)
         return len(rows)
+
+    def window(self, endpoint: str, version: int, since_ms: int, until_ms: int,
+               limit: int = WINDOW_ROWS) -> pd.DataFrame:  # fmt: skip
+        """The rows one model version predicted in a window (newest first, at most ``limit``),
+        with the prediction as a column: what drift is computed on."""
+        import pandas as pd
+
+        p = PredictionRow
+        with self.db.read() as s:
+            found = s.execute(
+                select(p.features, p.prediction).where(
+                    p.endpoint == endpoint, p.version == version, p.ts_ms >= since_ms,
+                    p.ts_ms < until_ms,
+                ).order_by(p.ts_ms.desc()).limit(limit)
+            ).all()  # fmt: skip
+        rows = [{**orjson.loads(f), "prediction": orjson.loads(q)} for f, q in found]
+        return pd.DataFrame.from_records(rows)
 
     def performance(
         self, endpoint: str, task: Literal["classification", "regression"], *,

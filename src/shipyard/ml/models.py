@@ -29,10 +29,13 @@ from shipyard.registry.schemas import Kind
 if TYPE_CHECKING:
     import pandas as pd
 
+    from shipyard.ml.drift import Profile
     from shipyard.sdk import Client
 
 FORMAT = 1
 MANIFEST = "manifest.json"
+REFERENCE = "reference.json"  # the training data's profile (drift)
+PREDICTION = "prediction"  # the model's output, as a column of the reference profile
 EXAMPLE_ROWS = 5
 
 
@@ -63,6 +66,7 @@ class LoadedModel:
         self.binary = bool(classes and len(classes) == 2
                            and "predict_proba" in options.get("methods", []))  # fmt: skip
         self.classes: list[Any] | None = classes
+        self.reference: Profile | None = None  # logged with reference_data=
 
     def __repr__(self) -> str:
         return f"<LoadedModel {self.uri} flavor={self.flavor.name}>"
@@ -104,6 +108,7 @@ def build(
     model: Any, name: str, folder: Path, *, flavor: str | None = None,
     input_example: Any = None, signature: Signature | None = None,
     requirements: list[str] | None = None, run_id: str | None = None,
+    reference_data: Any = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Write the model's files into ``folder``; return its manifest."""
     chosen = flavor_for(model, flavor)
@@ -118,22 +123,39 @@ def build(
             raise InvalidInput(f"the model fails on its input example: {exc}") from None
         signature = infer_signature(frame, output)
     options = chosen.save(model, folder)
+    if reference_data is not None:
+        _save_reference(chosen, model, as_frame(reference_data), folder)
     files = {p.name: _digest(p) for p in sorted(folder.iterdir()) if p.is_file()}
     return {
         "format": FORMAT, "kind": "model", "name": name, "flavor": chosen.name,
         "flavor_options": options, "files": files,
         "signature": signature.model_dump(mode="json"), "input_example": _example(input_example),
         "requirements": requirements or chosen.requirements(model),
+        "reference": REFERENCE if reference_data is not None else None,
         "python": _platform.python_version(), "model_class": type(model).__module__ + "."
         + type(model).__qualname__, "run_id": run_id, "created_ms": int(time.time() * 1000),
     }  # fmt: skip
+
+
+def _save_reference(flavor: Flavor, model: Any, frame: pd.DataFrame, folder: Path) -> None:
+    """The profile of the training data plus the model's predictions on it: what production
+    windows are compared with (summaries only, never the rows)."""
+    import numpy as np
+
+    from shipyard.ml.drift import Profile
+
+    out = np.asarray(flavor.predict(model, frame))
+    profiled = frame.copy()
+    if out.ndim == 1 or (out.ndim == 2 and out.shape[1] == 1):
+        profiled[PREDICTION] = out.reshape(-1)
+    (folder / REFERENCE).write_bytes(orjson.dumps(Profile.from_frame(profiled).to_json()))
 
 
 def log_model(
     client: Client, model: Any, name: str, *, register: bool = True, flavor: str | None = None,
     input_example: Any = None, signature: Signature | None = None,
     requirements: list[str] | None = None, run_id: str | None = None, description: str = "",
-    tags: dict[str, str] | None = None,
+    tags: dict[str, str] | None = None, reference_data: Any = None,
 ) -> ModelInfo:  # fmt: skip
     from shipyard.sdk import active_run
 
@@ -144,7 +166,8 @@ def log_model(
     folder = Path(tempfile.mkdtemp(prefix="shipyard-model-"))
     try:
         manifest = build(model, name, folder, flavor=flavor, input_example=input_example,
-                         signature=signature, requirements=requirements, run_id=run_id)  # fmt: skip
+                         signature=signature, requirements=requirements, run_id=run_id,
+                         reference_data=reference_data)  # fmt: skip
         (folder / MANIFEST).write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
         if run_id is not None:
             for path in sorted(folder.iterdir()):
@@ -202,7 +225,12 @@ def open_model(
     verify(manifest, folder, uri)
     flavor = FLAVORS.get(manifest["flavor"])()
     native = flavor.load(folder, manifest.get("flavor_options", {}), trusted=trusted)
-    return LoadedModel(manifest, flavor, native, uri, version)
+    loaded = LoadedModel(manifest, flavor, native, uri, version)
+    if manifest.get("reference"):
+        from shipyard.ml.drift import Profile
+
+        loaded.reference = Profile.from_json(orjson.loads((folder / REFERENCE).read_bytes()))
+    return loaded
 
 
 def load_model(client: Client, uri: str, *, trusted: list[str] | None = None) -> LoadedModel:

@@ -21,6 +21,7 @@ class PredictionRow(Base):
     model: Mapped[str] = mapped_column(String(200))
     version: Mapped[int]
     ts_ms: Mapped[int]
+    features: Mapped[str] = mapped_column(Text)  # JSON: the row as checked
     prediction: Mapped[str] = mapped_column(Text)  # JSON
     score: Mapped[float | None] = mapped_column(Float)  # positive-class probability (binary)
     latency_ms: Mapped[float] = mapped_column(Float)

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from shipyard.core.errors import InvalidInput, NotFound
 from shipyard.core.plugins import options_problem
 from shipyard.ml import models
+from shipyard.ml.drift import DriftReport
 from shipyard.ml.log import HOUR_MS, LabelIn, Labels, Performance
 from shipyard.ml.serving import Prediction, check_spec
 from shipyard.ml.signature import as_frame
@@ -93,6 +94,19 @@ class Ml:
                                     "window_ms": window_ms}.items() if v is not None}  # fmt: skip
         path = f"/api/v1/endpoints/{quote(endpoint, safe='')}/performance"
         return Performance.model_validate(self.client._transport.call("GET", path, params=params))
+
+    def drift(
+        self, endpoint: str, *, since_ms: int | None = None, until_ms: int | None = None
+    ) -> DriftReport:
+        """The endpoint's production rows in a window (the last day by default) against the
+        profile of the current model's training data (``log_model(reference_data=...)``)."""
+        if not self.client.settings.remote:
+            plat = self.client._platform
+            return plat.serving.drift(endpoint, plat.prediction_log, since_ms, until_ms)
+        params = {k: v for k, v in {"since_ms": since_ms, "until_ms": until_ms}.items()
+                  if v is not None}  # fmt: skip
+        path = f"/api/v1/endpoints/{quote(endpoint, safe='')}/drift"
+        return DriftReport.model_validate(self.client._transport.call("GET", path, params=params))
 
     def predict(self, endpoint: str, data: Any) -> Prediction:
         """Predictions from an endpoint for records, a column dict or a DataFrame."""

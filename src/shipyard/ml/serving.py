@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from shipyard.core.errors import InvalidInput, ShipyardError
+from shipyard.ml.drift import DriftOptions, DriftReport
 from shipyard.ml.log import HOUR_MS, Performance, PredictionLog
 from shipyard.ml.models import LoadedModel, open_model
 from shipyard.ml.signature import check_columns, frame_of, jsonable
@@ -269,20 +270,23 @@ class ServingService:
                 batch_rows: int) -> Prediction:  # fmt: skip
         predictions = outputs_as_json(result[0])
         request_id = uuid.uuid4().hex
-        if spec.log_predictions and self.predictions is not None:
+        if not spec.log_predictions:
+            return Prediction(endpoint=name, model=spec.model, version=model.version or 0,
+                              request_id=request_id, predictions=predictions)  # fmt: skip
+        if records is None:  # a DataFrame or a column dict: its checked columns as records
+            names = list(columns)
+            records = [dict(zip(names, (jsonable(v) for v in row), strict=True))
+                       for row in zip(*columns.values(), strict=True)]  # fmt: skip
+        if self.predictions is not None:
             scores = result[1] or [None] * len(predictions)
             ts, latency = int(started * 1000), (time.time() - started) * 1000
             self.predictions.add_many([
                 {"request_id": request_id, "row": i, "endpoint": name, "model": spec.model,
-                 "version": model.version or 0, "ts_ms": ts, "prediction": p, "score": s,
-                 "latency_ms": latency}
-                for i, (p, s) in enumerate(zip(predictions, scores, strict=True))
+                 "version": model.version or 0, "ts_ms": ts, "features": f, "prediction": p,
+                 "score": s, "latency_ms": latency}
+                for i, (f, p, s) in enumerate(zip(records, predictions, scores, strict=True))
             ])  # fmt: skip
-        if spec.log_predictions and self.exporter is not None:
-            if records is None:  # a DataFrame or a column dict: its checked columns as records
-                names = list(columns)
-                records = [dict(zip(names, (jsonable(v) for v in row), strict=True))
-                           for row in zip(*columns.values(), strict=True)]  # fmt: skip
+        if self.exporter is not None:
             self._log(name, model, records, predictions, request_id, started, batch_rows)
         return Prediction(endpoint=name, model=spec.model, version=model.version or 0,
                           request_id=request_id, predictions=predictions)  # fmt: skip
@@ -320,6 +324,29 @@ class ServingService:
         return log.performance(name, "regression" if regression else "classification",
                                positive=positive, since_ms=since_ms, until_ms=until_ms,
                                window_ms=window_ms)  # fmt: skip
+
+    def drift(
+        self, name: str, log: PredictionLog, since_ms: int | None = None,
+        until_ms: int | None = None, options: DriftOptions | None = None,
+    ) -> DriftReport:  # fmt: skip
+        """The current model version's production rows in a window (the last day by
+        default) against the profile of its training data, the prediction included."""
+        from shipyard.ml.drift import compare
+
+        _, model = self.resolve_endpoint(name)
+        if model.reference is None:
+            raise InvalidInput(
+                f"{model.uri} was logged without reference_data: log it with "
+                f"reference_data=<training features> to watch its drift"
+            )
+        if self.predictions is not None:
+            self.predictions.flush()
+        until = until_ms if until_ms is not None else int(time.time() * 1000) + 1
+        since = since_ms if since_ms is not None else until - 24 * HOUR_MS
+        frame = log.window(name, model.version or 0, since, until)
+        if frame.empty:
+            raise InvalidInput(f"{name} made no predictions with {model.uri} in that window")
+        return compare(model.reference, frame, options)
 
     def warm_all(self) -> None:
         """Load the model behind every endpoint's production version (at server start)."""

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from shipyard.core.identity import Actor
+from shipyard.ml.drift import DriftReport
 from shipyard.ml.log import HOUR_MS, Labels, Performance
 from shipyard.ml.serving import Prediction, read_payload
 from shipyard.ml.v2 import InferRequest, output_tensors, to_columns
@@ -56,6 +58,22 @@ def performance(
 ) -> Performance:  # fmt: skip
     """Metrics of the labeled predictions: overall, per model version, per window."""
     return p.serving.performance(name, p.prediction_log, since_ms, until_ms, window_ms)
+
+
+@router.get("/{name}/drift", response_model=None)
+def drift(
+    name: str, since_ms: int | None = None, until_ms: int | None = None,
+    format: str = Query("json", pattern="^(json|html)$"), p: Platform = Depends(platform),
+    _: Actor = Depends(viewer),
+) -> DriftReport | HTMLResponse:  # fmt: skip
+    """The current model's production rows in a window against its training data's profile;
+    ``format=html`` gives the one-page report (charts, no rows)."""
+    report = p.serving.drift(name, p.prediction_log, since_ms, until_ms)
+    if format == "html":
+        from shipyard.ml.drift.html import render
+
+        return HTMLResponse(render(report, f"Data drift: endpoint {name}"))
+    return report
 
 
 @v2.get("/health/live")

@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("model", sa.String(length=200), nullable=False),
         sa.Column("version", sa.BigInteger(), nullable=False),
         sa.Column("ts_ms", sa.BigInteger(), nullable=False),
+        sa.Column("features", sa.Text(), nullable=False),
         sa.Column("prediction", sa.Text(), nullable=False),
         sa.Column("score", sa.Float(), nullable=True),
         sa.Column("latency_ms", sa.Float(), nullable=False),

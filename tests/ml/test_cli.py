@@ -17,7 +17,7 @@ def test_an_endpoint_made_and_asked_from_the_command_line(tmp_path: Path) -> Non
     x, y = load_wine(return_X_y=True, as_frame=True)
     model = LogisticRegression(max_iter=5000).fit(x, y)
     with Client() as c:  # the SHIPYARD_HOME of this test
-        c.ml.log_model(model, "wine", input_example=x.head())
+        c.ml.log_model(model, "wine", input_example=x.head(), reference_data=x)
         c.registry.set_alias("wine", "champion", 1)
     runner = CliRunner()
     out = runner.invoke(cli, ["ml", "endpoint", "wine-api", "--model", "wine"],
@@ -43,3 +43,13 @@ def test_an_endpoint_made_and_asked_from_the_command_line(tmp_path: Path) -> Non
     assert report["labeled"] == 3 and report["metrics"]["accuracy"] == 1.0
     out = runner.invoke(cli, ["ml", "performance", "wine-api"], catch_exceptions=False)
     assert "accuracy" in out.output and "model v1" in out.output
+
+    shifted = tmp_path / "shifted.csv"
+    x.assign(alcohol=x.alcohol + 3).to_csv(shifted, index=False)
+    runner.invoke(cli, ["ml", "predict", "wine-api", str(shifted)], catch_exceptions=False)
+    page = tmp_path / "drift.html"
+    out = runner.invoke(cli, ["ml", "monitor", "wine-api", "--html", str(page)],
+                        catch_exceptions=False)  # fmt: skip
+    row = next(line for line in out.output.splitlines() if line.startswith("│ alcohol "))
+    assert " ks " in row and "drift" in row  # 178 training rows: a test, not a distance
+    assert "Data drift: endpoint wine-api" in page.read_text()

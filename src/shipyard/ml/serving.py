@@ -14,10 +14,8 @@ import functools
 import logging
 import shutil
 import tempfile
-import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from shipyard.core.errors import InvalidInput, ShipyardError
+from shipyard.core.loading import LoadingCache
 from shipyard.ml.drift import DriftOptions, DriftReport
 from shipyard.ml.log import HOUR_MS, Performance, PredictionLog
 from shipyard.ml.models import LoadedModel, open_model
@@ -167,10 +166,10 @@ class ServingService:
         self.download = download
         self.exporter = exporter
         self.predictions = predictions  # rows for the prediction log (shipyard.ml.log)
-        self._lock = threading.Lock()
         self.aliases = AliasFollower(registry, settings.ml_alias_ttl_s)
-        self._models: OrderedDict[tuple[str, int], LoadedModel] = OrderedDict()
-        self._loading: dict[tuple[str, int], threading.Lock] = {}
+        self._models: LoadingCache[tuple[str, int], LoadedModel] = LoadingCache(
+            settings.ml_max_loaded
+        )
         self._batchers: dict[tuple[str, int, int, float], MicroBatcher] = {}
         self._specs: dict[str, EndpointSpec] = {}
 
@@ -184,24 +183,7 @@ class ServingService:
 
     def model(self, spec: EndpointSpec) -> LoadedModel:
         version = self.aliases.fetch(spec.model, Kind.model, spec.alias)
-        key = (spec.model, version.version)
-        with self._lock:
-            found = self._models.get(key)
-            if found is not None:
-                self._models.move_to_end(key)
-                return found
-            gate = self._loading.setdefault(key, threading.Lock())
-        with gate:  # one load per version, however many requests wait for it
-            with self._lock:
-                found = self._models.get(key)
-            if found is None:
-                found = self._load(version)
-                with self._lock:
-                    self._models[key] = found
-                    while len(self._models) > self.settings.ml_max_loaded:
-                        self._models.popitem(last=False)
-                    self._loading.pop(key, None)
-        return found
+        return self._models.get((spec.model, version.version), lambda: self._load(version))
 
     def _load(self, version: Version) -> LoadedModel:
         manifest = dict(version.payload or {})
@@ -258,7 +240,7 @@ class ServingService:
         version = self.aliases.fresh(spec.model, Kind.model, spec.alias)
         if version is None:
             return None
-        loaded = self._models.get((spec.model, version.version))
+        loaded = self._models.peek((spec.model, version.version))
         return (spec, loaded) if loaded is not None else None
 
     def resolve_endpoint(self, name: str) -> tuple[EndpointSpec, LoadedModel]:
@@ -362,8 +344,7 @@ class ServingService:
                 log.warning("endpoint %s not loaded: %s", name, exc)
 
     def close(self) -> None:
-        with self._lock:
-            self._models.clear()
+        self._models.clear()
 
 
 def read_payload(body: Any) -> Any:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from shipyard.core.batching import Batcher
 from shipyard.core.errors import InvalidInput
+from shipyard.core.loading import LoadingCache
 from shipyard.core.settings import RagSettings
 from shipyard.rag.api import Loaded, Serving
 from shipyard.rag.embedders import Embedder, embedder_from_config
@@ -34,24 +34,6 @@ if TYPE_CHECKING:
     from shipyard.store.db import Database
 
 CONTENT_CHARS = 1000  # of each retrieved chunk kept in the span
-
-
-class _LRU(OrderedDict[Any, Any]):
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        self.size = max(1, size)
-
-    def get_fresh(self, key: Any) -> Any:
-        value = self.get(key)
-        if value is not None:
-            self.move_to_end(key)
-        return value
-
-    def put(self, key: Any, value: Any) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        while len(self) > self.size:
-            self.popitem(last=False)
 
 
 class RagService:
@@ -72,10 +54,11 @@ class RagService:
         self.db = db  # where pgvector indexes live
         self._lock = threading.Lock()
         self.aliases = AliasFollower(registry, settings.rag_alias_ttl_s)
-        self._snapshots = _LRU(settings.rag_max_loaded)
-        self._loading: dict[str, threading.Lock] = {}
+        self._snapshots: LoadingCache[str, Snapshot] = LoadingCache(settings.rag_max_loaded)
         self._embedders: dict[str, Embedder] = {}
-        self._queries = _LRU(settings.rag_query_cache_entries)
+        self._queries: LoadingCache[tuple[str, str], np.ndarray] = LoadingCache(
+            settings.rag_query_cache_entries
+        )
 
     # -- versions ------------------------------------------------------------------------
     def resolve(self, name: str, label: str | None = None, version: int | None = None) -> Version:
@@ -98,20 +81,9 @@ class RagService:
 
     def snapshot(self, version: Version) -> Snapshot:
         digest = version.artifact_digest or version.content_hash
-        with self._lock:
-            found = self._snapshots.get_fresh(digest)
-            if found is not None:
-                return found
-            gate = self._loading.setdefault(digest, threading.Lock())
-        with gate:  # one load per version, however many requests wait for it
-            with self._lock:
-                found = self._snapshots.get_fresh(digest)
-            if found is None:
-                found = read_snapshot(version.payload, self.read_blob, db=self.db)
-                with self._lock:
-                    self._snapshots.put(digest, found)
-                    self._loading.pop(digest, None)
-        return found
+        return self._snapshots.get(
+            digest, lambda: read_snapshot(version.payload, self.read_blob, db=self.db)
+        )
 
     # -- embedding -----------------------------------------------------------------------
     def embedder(self, config: dict[str, Any]) -> Embedder:
@@ -127,12 +99,10 @@ class RagService:
     def embed_query(self, snapshot: Snapshot, text: str) -> np.ndarray:
         embedder = self.embedder(snapshot.manifest["embedder"])
         key = (embedder.id, text)
-        with self._lock:
-            vec = self._queries.get_fresh(key)
+        vec = self._queries.peek(key)
         if vec is None:
             vec = embedder.embed([text])[0]
-            with self._lock:
-                self._queries.put(key, vec)
+            self._queries.put(key, vec)
         dims = snapshot.vectors.shape[1]
         if vec.shape[0] != dims:
             raise InvalidInput(f"the embedder gave {vec.shape[0]} dimensions; the index has {dims}")

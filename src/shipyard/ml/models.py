@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from shipyard.core.errors import InvalidInput, StoreError
 from shipyard.ml.flavors.base import FLAVORS, Flavor, flavor_for
 from shipyard.ml.signature import Signature, as_frame, infer_signature
-from shipyard.registry.schemas import Kind
+from shipyard.registry.schemas import Kind, with_article
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -191,7 +191,7 @@ def log_model(
 def _fetch_registered(client: Client, ref: str, folder: Path) -> tuple[dict[str, Any], int]:
     version = client.registry.resolve(ref)
     if version.kind != Kind.model:
-        raise InvalidInput(f"{ref} is a {version.kind}, not a model")
+        raise InvalidInput(f"{ref} is {with_article(version.kind)}, not a model")
     manifest = dict(version.payload or {})
     for file_name, digest in manifest.get("files", {}).items():
         client.registry.download_artifact(digest, folder / file_name)

@@ -19,7 +19,7 @@ from shipyard.ml.log import HOUR_MS, LabelIn, Labels, Performance
 from shipyard.ml.serving import Prediction, check_spec
 from shipyard.ml.signature import as_frame
 from shipyard.registry.api import create_labelled_version
-from shipyard.registry.schemas import Kind
+from shipyard.registry.schemas import Kind, with_article
 
 if TYPE_CHECKING:
     from shipyard.ml.models import LoadedModel, ModelInfo
@@ -47,7 +47,7 @@ class Ml:
         except NotFound:
             raise NotFound(f"no model {endpoint.model!r}: log and register it first") from None
         if found.kind != Kind.model:
-            raise InvalidInput(f"{endpoint.model} is a {found.kind}, not a model")
+            raise InvalidInput(f"{endpoint.model} is {with_article(found.kind)}, not a model")
         payload = endpoint.model_dump(mode="json")
         version = create_labelled_version(
             self.client.registry, name, Kind.endpoint, payload, description

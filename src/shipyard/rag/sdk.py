@@ -97,12 +97,12 @@ class Rag:
         """A new version of app ``name`` (index, prompt, route, k...); the first version is
         labelled production. An unchanged spec returns the newest version."""
         from shipyard.registry.api import create_labelled_version
-        from shipyard.registry.schemas import Kind
+        from shipyard.registry.schemas import Kind, with_article
 
         app = AppSpec.model_validate(spec)
         index = self.client.registry.get_version(app.index, alias=app.index_label)
         if index.kind != Kind.index:
-            raise InvalidInput(f"{app.index} is a {index.kind}, not an index")
+            raise InvalidInput(f"{app.index} is {with_article(index.kind)}, not an index")
         prompt = self.client.prompts.get(app.prompt, app.prompt_label, cache_ttl_s=0)
         missing = [v for v in REQUIRED_VARIABLES if v not in prompt.variables]
         if missing:

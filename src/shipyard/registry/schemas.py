@@ -31,6 +31,11 @@ class Kind(StrEnum):
     endpoint = "endpoint"
 
 
+def with_article(kind: str) -> str:
+    """'a model', 'an index', 'an endpoint' (for messages)."""
+    return f"an {kind}" if kind[:1] in "aeiou" else f"a {kind}"
+
+
 def check_name(name: str) -> str:
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise InvalidInput(

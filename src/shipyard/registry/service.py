@@ -29,6 +29,7 @@ from shipyard.registry.schemas import (
     check_name,
     content_hash,
     parse_ref,
+    with_article,
 )
 from shipyard.store.artifacts import ArtifactStore, check_digest
 from shipyard.store.db import Database, retry_on_conflict
@@ -206,7 +207,9 @@ class RegistryService:
                     s, actor, CreateEntry(name=name, kind=kind), [DEFAULT_ALIAS]
                 )
             elif kind is not None and entry.kind != kind.value:
-                raise Conflict(f"{name!r} is a {entry.kind}, not a {kind.value}")
+                raise Conflict(
+                    f"{name!r} is {with_article(entry.kind)}, not {with_article(kind.value)}"
+                )
             latest = s.scalars(
                 select(VersionRow)
                 .where(VersionRow.entry_id == entry.id)
@@ -317,7 +320,7 @@ class RegistryService:
             self.get_version(name, version=version, alias=alias)  # raises the precise NotFound
             raise NotFound(f"{name!r} changed while it was read; try again")
         if row.kind != kind.value:
-            raise NotFound(f"{name!r} is a {row.kind}, not a {kind.value}")
+            raise NotFound(f"{name!r} is {with_article(row.kind)}, not {with_article(kind.value)}")
         return Version(
             name=row.name, kind=Kind(row.kind), version=row.version, payload=row.payload,
             artifact_digest=row.artifact_digest, content_hash=row.content_hash,

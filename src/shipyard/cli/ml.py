@@ -8,6 +8,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
+from shipyard.cli import pipelines
 from shipyard.cli.common import (
     console,
     err_console,
@@ -21,7 +22,10 @@ from shipyard.core.errors import InvalidInput
 
 @click.group("ml")
 def command() -> None:
-    """Classic ML models: endpoints, predictions, drift between tables."""
+    """Classic ML models: pipelines, endpoints, predictions, drift between tables."""
+
+
+command.add_command(pipelines.command)
 
 
 def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:

@@ -29,6 +29,7 @@ class Kind(StrEnum):
     route = "route"
     app = "app"
     endpoint = "endpoint"
+    pipeline = "pipeline"
 
 
 def with_article(kind: str) -> str:

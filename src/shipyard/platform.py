@@ -21,12 +21,15 @@ from shipyard.tracking.service import TrackingService
 
 if TYPE_CHECKING:
     from shipyard.core.batching import Batcher
+    from shipyard.core.identity import Actor
     from shipyard.evals.store import EvalStore
     from shipyard.gateway.service import GatewayService
     from shipyard.ml.log import PredictionLog
+    from shipyard.ml.monitor import Monitor
     from shipyard.ml.serving import ServingService
     from shipyard.prompts.service import PromptService
     from shipyard.rag.service import RagService
+    from shipyard.sdk import Client
 
 
 class Platform:
@@ -101,6 +104,27 @@ class Platform:
 
         return PredictionLog(self.db)
 
+    @functools.cached_property
+    def monitor(self) -> Monitor:
+        """Scheduled checks of model endpoints, their alerts, and retraining."""
+        from shipyard.core.identity import Actor, Role
+        from shipyard.ml.monitor import Monitor
+        from shipyard.ml.retrain import Retrainer
+
+        actor = Actor(name="shipyard:monitor", role=Role.admin)
+        retrainer = Retrainer(lambda: self.jobs_client(actor), self.serving,
+                              self.prediction_log, actor)  # fmt: skip
+        return Monitor(self.db, self.serving, self.prediction_log, retrainer)
+
+    def jobs_client(self, actor: Actor) -> Client:
+        """An embedded client over this platform, for the jobs it runs (pipelines)."""
+        if "_jobs_client" not in self.__dict__:
+            from shipyard.sdk import Client
+
+            self.__dict__["_jobs_client"] = Client(platform=self, actor=actor)
+        client: Client = self.__dict__["_jobs_client"]
+        return client
+
     def span_exporter(self, name: str, batch_size: int, max_pending: int) -> Batcher[Any]:
         """Spans this process makes, written to its trace store in background batches."""
         from shipyard.core.batching import Batcher
@@ -122,6 +146,8 @@ class Platform:
         return data
 
     def close(self) -> None:
+        if "_jobs_client" in self.__dict__:
+            self.__dict__.pop("_jobs_client").close()
         if "serving" in self.__dict__:
             self.serving.close()
             self.serving.exporter.close()  # type: ignore[union-attr]

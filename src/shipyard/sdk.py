@@ -8,6 +8,7 @@ Embedded (no ``SHIPYARD_URL``): calls go straight to the local store in
 from __future__ import annotations
 
 import atexit
+import copy
 import functools
 import logging
 import os
@@ -29,9 +30,11 @@ from shipyard.tracking.schemas import CreateRun, MetricPoint, Run, RunPage, Sear
 from shipyard.tracking.system import collect
 
 if TYPE_CHECKING:
+    from shipyard.core.identity import Actor
     from shipyard.evals.api import EvalsAPI
     from shipyard.gateway.api import GatewayAPI
     from shipyard.ml.sdk import Ml
+    from shipyard.platform import Platform
     from shipyard.prompts.sdk import Prompts
     from shipyard.rag.sdk import Rag
 
@@ -126,8 +129,15 @@ class Client:
         *,
         url: str | None = None,
         api_key: str | None = None,
+        platform: Platform | None = None,
+        actor: Actor | None = None,
     ) -> None:
+        """``platform``/``actor``: an embedded client over a platform this process already
+        runs (the server's own jobs, e.g. retraining), left open when the client closes."""
         self.settings = settings or Settings.load()
+        if platform is not None:  # always embedded, whatever SHIPYARD_URL says
+            self.settings = copy.copy(platform.settings)
+            self.settings.client = platform.settings.client.model_copy(update={"url": None})
         if url is not None:
             self.settings.client.url = url
         if api_key is not None:
@@ -162,14 +172,16 @@ class Client:
             from shipyard.tracing.local import LocalTracing
             from shipyard.tracking.local import LocalTracking
 
-            platform = Platform(self.settings)
-            actor = Actor.local()
+            owned = platform is None
+            platform = platform or Platform(self.settings)
+            actor = actor or Actor.local()
             local = LocalTracking(platform.tracking, actor)
             self.tracking = local
             self.registry = LocalRegistry(platform.registry, actor)
             self.admin = LocalAdmin(platform.admin, actor)
             self.tracing = LocalTracing(platform.tracing, actor)
-            self._closers.append(platform.close)
+            if owned:
+                self._closers.append(platform.close)
             self._platform, self._actor = platform, actor
 
             def send(run_id: str, points: list[Point]) -> None:

@@ -85,3 +85,13 @@ def fails(salt: str) -> float:
 
 broken = Pipeline("broken", [load, fails])
 pipe = cancer("cancer-from-cli")
+
+
+@step(outputs=["X_train", "y_train"])
+def recent_rows(recent_data: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """The endpoint's recent labeled rows, which retraining passes in."""
+    _ran("recent_rows")
+    return recent_data.drop(columns=["label"]), recent_data["label"]
+
+
+retrain = Pipeline("retrain", [recent_rows, train], model="model", reference="X_train")

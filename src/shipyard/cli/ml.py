@@ -12,6 +12,8 @@ from shipyard.cli import pipelines
 from shipyard.cli.common import (
     console,
     err_console,
+    fmt_number,
+    fmt_time,
     get_client,
     json_option,
     print_json,
@@ -57,16 +59,103 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
     help="How long a batch waits for more requests.",
 )
 @click.option("--no-log", is_flag=True, help="Do not log predictions as spans.")
+@click.option(
+    "--monitor", default=None, metavar="JSON|FILE",
+    help="Scheduled checks: a JSON object, or a JSON/YAML file, with every_s, window_s, "
+    "min_rows, drift, performance {metric, min|max}, webhooks, debounce_s and retrain "
+    "{pipeline, metric, margin, min_labels} (see docs/ml.md).",
+)  # fmt: skip
 @click.pass_context
 def endpoint(ctx: click.Context, name: str, model: str, alias: str, max_batch: int,
-             max_wait_ms: float, no_log: bool) -> None:  # fmt: skip
+             max_wait_ms: float, no_log: bool, monitor: str | None) -> None:  # fmt: skip
     """Create or update an endpoint serving MODEL@ALIAS at /api/v1/endpoints/NAME/predict."""
     version = get_client(ctx).ml.create_endpoint(
         name, model=model, alias=alias, max_batch=max_batch, max_wait_ms=max_wait_ms,
-        log_predictions=not no_log,
+        log_predictions=not no_log, monitor=_monitor(monitor) if monitor else None,
     )  # fmt: skip
     console.print(f"{name} v{version.version}: serves {model}@{alias} "
                   f"(POST /api/v1/endpoints/{name}/predict, /v2/models/{name}/infer)")  # fmt: skip
+
+
+def _monitor(text: str) -> dict[str, object]:
+    import yaml
+
+    path = Path(text)
+    raw = path.read_text(encoding="utf-8") if path.is_file() else text
+    try:
+        found = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise InvalidInput(f"--monitor is neither JSON nor a readable file: {exc}") from None
+    if not isinstance(found, dict):
+        raise InvalidInput("--monitor takes a JSON object or a file holding one")
+    return found
+
+
+@command.command("check")
+@click.argument("name")
+@json_option
+@click.pass_context
+def check(ctx: click.Context, name: str, as_json: bool) -> None:
+    """Check endpoint NAME now, as its monitor's schedule would: drift and performance over
+    its window, alerts to its webhooks (unless debounced), and retraining if configured."""
+    result = get_client(ctx).ml.check(name)
+    if as_json:
+        print_json(result)
+        return
+    drift = result.drift or {}
+    if drift:
+        console.print(f"drift: {drift['verdict']} ({drift['share']:.0%} of {drift['tested']} "
+                      f"columns; drifted: {', '.join(drift['drifted']) or 'none'})")  # fmt: skip
+    if result.performance:
+        perf = result.performance
+        console.print(f"{perf['metric']}: {fmt_number(perf['value'])} "
+                      f"on {perf['labeled']} labeled rows")  # fmt: skip
+    for note in result.notes:
+        console.print(f"note: {note}")
+    for alert in result.alerts:
+        console.print(f"ALERT {alert.kind}: {alert.message}")
+        if alert.retraining:
+            r = alert.retraining
+            console.print(f"  retraining {r['outcome']}: {r.get('message') or r.get('error')}")
+    for kind in result.suppressed:
+        console.print(f"{kind} alert not sent again (inside its debounce)")
+
+
+@command.command("alerts")
+@click.argument("name")
+@click.option("--limit", type=int, default=20, show_default=True)
+@json_option
+@click.pass_context
+def alerts(ctx: click.Context, name: str, limit: int, as_json: bool) -> None:
+    """The alerts of endpoint NAME, newest first, with where they went and what followed."""
+    found = get_client(ctx).ml.alerts(name, limit)
+    if as_json:
+        print_json([a.model_dump(mode="json") for a in found])
+        return
+    table = Table(title=f"alerts of {name}")
+    for col in ("time", "kind", "message", "sent", "retraining"):
+        table.add_column(col)
+    for a in found:
+        sent = sum(1 for d in a.deliveries if d.get("status"))
+        outcome = (a.retraining or {}).get("outcome", "")
+        table.add_row(fmt_time(a.ts_ms), a.kind, a.message, f"{sent}/{len(a.deliveries)}",
+                      outcome)  # fmt: skip
+    console.print(table)
+
+
+@command.command("retrain")
+@click.argument("name")
+@click.option("--reason", default="asked for", help="Why (kept in the audit log).")
+@json_option
+@click.pass_context
+def retrain(ctx: click.Context, name: str, reason: str, as_json: bool) -> None:
+    """Retrain endpoint NAME now with its monitor's pipeline: the new model becomes challenger,
+    and replaces the champion only if it wins on recent labeled rows by the margin."""
+    decision = get_client(ctx).ml.retrain(name, reason)
+    if as_json:
+        print_json(decision)
+        return
+    console.print(f"{decision.outcome}: {decision.message}")
 
 
 @command.command("predict")

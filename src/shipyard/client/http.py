@@ -53,8 +53,11 @@ class Transport:
         json: Any = None,
         params: dict[str, Any] | list[tuple[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
+        timeout: float | None = None,
     ) -> Any:
         kw: dict[str, Any] = {"headers": dict(headers or {})}
+        if timeout is not None:
+            kw["timeout"] = timeout
         if json is not None:
             kw["content"] = _dumps(json)
             kw["headers"]["Content-Type"] = "application/json"

@@ -152,6 +152,9 @@ class MlSettings(BaseSettings):
     ml_alias_ttl_s: float = 2.0
     # Model versions kept loaded at once per process (least recently used ones are dropped).
     ml_max_loaded: int = 8
+    # How often the server looks for monitored endpoints whose check is due (0: never; each
+    # endpoint's own ``monitor.every_s`` says how often it is checked).
+    ml_monitor_tick_s: float = 5.0
 
 
 class Settings:

@@ -172,6 +172,23 @@ class PredictionLog:
         rows = [{**orjson.loads(f), "prediction": orjson.loads(q)} for f, q in found]
         return pd.DataFrame.from_records(rows)
 
+    def labeled(self, endpoint: str, since_ms: int, limit: int = WINDOW_ROWS
+                ) -> tuple[pd.DataFrame, list[Any]]:  # fmt: skip
+        """The features of an endpoint's labeled rows since a time (newest first, at most
+        ``limit``) and their labels: what a champion and a challenger are compared on."""
+        import pandas as pd
+
+        p, lab = PredictionRow, LabelRow
+        with self.db.read() as s:
+            found = s.execute(
+                select(p.features, lab.label)
+                .join(lab, (lab.request_id == p.request_id) & (lab.row == p.row))
+                .where(p.endpoint == endpoint, p.ts_ms >= since_ms)
+                .order_by(p.ts_ms.desc()).limit(limit)
+            ).all()  # fmt: skip
+        frame = pd.DataFrame.from_records([orjson.loads(f) for f, _ in found])
+        return frame, [orjson.loads(y) for _, y in found]
+
     def performance(
         self, endpoint: str, task: Literal["classification", "regression"], *,
         positive: Any = None, since_ms: int | None = None, until_ms: int | None = None,

@@ -16,6 +16,8 @@ from shipyard.core.plugins import options_problem
 from shipyard.ml import models
 from shipyard.ml.drift import DriftReport
 from shipyard.ml.log import HOUR_MS, LabelIn, Labels, Performance
+from shipyard.ml.monitor import Alert, CheckResult
+from shipyard.ml.retrain import Decision
 from shipyard.ml.serving import Prediction, check_spec
 from shipyard.ml.signature import as_frame
 from shipyard.registry.api import create_labelled_version
@@ -25,6 +27,9 @@ if TYPE_CHECKING:
     from shipyard.ml.models import LoadedModel, ModelInfo
     from shipyard.registry.schemas import Version
     from shipyard.sdk import Client
+
+
+JOB_TIMEOUT_S = 3600.0  # a check may retrain: a pipeline run on the server
 
 
 class Ml:
@@ -38,9 +43,13 @@ class Ml:
     def load_model(self, uri: str, *, trusted: list[str] | None = None) -> LoadedModel:
         return models.load_model(self.client, uri, trusted=trusted)
 
-    def create_endpoint(self, name: str, *, description: str = "", **spec: Any) -> Version:
+    def create_endpoint(
+        self, name: str, *, description: str = "", promote: bool = True, **spec: Any
+    ) -> Version:
         """A new version of endpoint ``name`` (model, alias, max_batch, max_wait_ms,
-        log_predictions); the first is labelled production. The model must exist."""
+        log_predictions, monitor), served at once: its ``production`` label moves to it
+        (``promote=False`` keeps the served version; roll back by moving the label back).
+        The model must exist."""
         endpoint = check_spec(spec)
         try:
             found = self.client.registry.get_entry(endpoint.model)
@@ -49,9 +58,10 @@ class Ml:
         if found.kind != Kind.model:
             raise InvalidInput(f"{endpoint.model} is {with_article(found.kind)}, not a model")
         payload = endpoint.model_dump(mode="json")
-        version = create_labelled_version(
-            self.client.registry, name, Kind.endpoint, payload, description
-        )
+        registry = self.client.registry
+        version = create_labelled_version(registry, name, Kind.endpoint, payload, description)
+        if promote and registry.get_entry(name).aliases.get("production") != version.version:
+            registry.set_alias(name, "production", version.version, "endpoint updated")
         self.warm(name)
         return version
 
@@ -107,6 +117,37 @@ class Ml:
                   if v is not None}  # fmt: skip
         path = f"/api/v1/endpoints/{quote(endpoint, safe='')}/drift"
         return DriftReport.model_validate(self.client._transport.call("GET", path, params=params))
+
+    def check(self, endpoint: str) -> CheckResult:
+        """Check the endpoint now, as its monitor's schedule would (alerts and retraining
+        included); an endpoint without a monitor is checked with the defaults."""
+        if not self.client.settings.remote:
+            return self.client._platform.monitor.check(endpoint)
+        path = f"/api/v1/endpoints/{quote(endpoint, safe='')}/check"
+        return CheckResult.model_validate(
+            self.client._transport.call("POST", path, timeout=JOB_TIMEOUT_S)
+        )
+
+    def alerts(self, endpoint: str, limit: int = 100) -> list[Alert]:
+        if not self.client.settings.remote:
+            self.client._platform.serving.spec(endpoint)
+            return self.client._platform.monitor.alerts(endpoint, limit)
+        path = f"/api/v1/endpoints/{quote(endpoint, safe='')}/alerts"
+        found = self.client._transport.call("GET", path, params={"limit": limit})
+        return [Alert.model_validate(a) for a in found["alerts"]]
+
+    def retrain(self, endpoint: str, reason: str = "asked for") -> Decision:
+        """Run the endpoint's retraining pipeline now; its model becomes ``challenger`` and
+        replaces the champion only if it wins on recent labeled rows by the margin."""
+        if not self.client.settings.remote:
+            monitor = self.client._platform.monitor
+            assert monitor.retrain is not None
+            return monitor.retrain(endpoint, reason)
+        path = f"/api/v1/endpoints/{quote(endpoint, safe='')}/retrain"
+        body = {"reason": reason}
+        return Decision.model_validate(
+            self.client._transport.call("POST", path, json=body, timeout=JOB_TIMEOUT_S)
+        )
 
     def predict(self, endpoint: str, data: Any) -> Prediction:
         """Predictions from an endpoint for records, a column dict or a DataFrame."""

@@ -28,6 +28,7 @@ from shipyard.core.loading import LoadingCache
 from shipyard.ml.drift import DriftOptions, DriftReport
 from shipyard.ml.log import HOUR_MS, Performance, PredictionLog
 from shipyard.ml.models import LoadedModel, open_model
+from shipyard.ml.monitor import MonitorSpec
 from shipyard.ml.signature import check_columns, frame_of, jsonable
 from shipyard.registry.follow import AliasFollower
 from shipyard.registry.schemas import DEFAULT_ALIAS, Kind, Version
@@ -51,6 +52,7 @@ class EndpointSpec(BaseModel):
     max_batch: int = Field(64, ge=1, le=10_000, description="rows per model call at most")
     max_wait_ms: float = Field(2.0, ge=0, le=1000, description="how long a batch waits to fill")
     log_predictions: bool = Field(True, description="a model span per request")
+    monitor: MonitorSpec | None = Field(None, description="scheduled drift/performance checks")
 
 
 class Prediction(BaseModel):
@@ -185,6 +187,11 @@ class ServingService:
         version = self.aliases.fetch(spec.model, Kind.model, spec.alias)
         return self._models.get((spec.model, version.version), lambda: self._load(version))
 
+    def load_version(self, model: str, version: int) -> LoadedModel:
+        """One version of a model, from the same cache the endpoints use."""
+        found = self.registry.get_version(model, version=version)
+        return self._models.get((model, version), lambda: self._load(found))
+
     def _load(self, version: Version) -> LoadedModel:
         manifest = dict(version.payload or {})
         folder = Path(tempfile.mkdtemp(prefix="shipyard-serve-"))
@@ -298,8 +305,7 @@ class ServingService:
         """Metrics of the endpoint's labeled predictions, overall, per model version and per
         window; the task (classification or regression) is the current model's."""
         _, model = self.resolve_endpoint(name)
-        if self.predictions is not None:
-            self.predictions.flush()  # this process's predictions first
+        self.flush()  # this process's predictions first
         regression = not model.classes and bool(model.signature.outputs) and all(
             o.type == "double" for o in model.signature.outputs)  # fmt: skip
         positive = model.classes[1] if model.classes and len(model.classes) == 2 else None
@@ -321,14 +327,18 @@ class ServingService:
                 f"{model.uri} was logged without reference_data: log it with "
                 f"reference_data=<training features> to watch its drift"
             )
-        if self.predictions is not None:
-            self.predictions.flush()
+        self.flush()
         until = until_ms if until_ms is not None else int(time.time() * 1000) + 1
         since = since_ms if since_ms is not None else until - 24 * HOUR_MS
         frame = log.window(name, model.version or 0, since, until)
         if frame.empty:
             raise InvalidInput(f"{name} made no predictions with {model.uri} in that window")
         return compare(model.reference, frame, options)
+
+    def flush(self) -> None:
+        """Write the predictions this process logged so far."""
+        if self.predictions is not None:
+            self.predictions.flush()
 
     def warm_all(self) -> None:
         """Load the model behind every endpoint's production version (at server start)."""

@@ -66,6 +66,19 @@ def _gateway_start(plat: Platform) -> None:
     plat.gateway.refresh()
 
 
+async def _monitor_loop(plat: Platform, tick_s: float) -> None:
+    """Check the monitored model endpoints whose turn has come (drift, performance, alerts,
+    retraining), in a worker thread, one round at a time."""
+    if tick_s <= 0:
+        return
+    while True:
+        await asyncio.sleep(tick_s)
+        try:
+            await run_in_threadpool(plat.monitor.run_due)
+        except Exception:
+            log.warning("model monitoring round failed", exc_info=True)
+
+
 def create_app(settings: Settings, *, platform: Platform | None = None) -> FastAPI:
     """A ready app. The platform (database, stores, services) opens here, migrations included."""
     owned = platform is None
@@ -84,6 +97,7 @@ def create_app(settings: Settings, *, platform: Platform | None = None) -> FastA
         tasks = [
             asyncio.create_task(_retention_loop(plat, settings.tracing.retention_interval_s)),
             asyncio.create_task(plat.gateway.refresh_loop()),
+            asyncio.create_task(_monitor_loop(plat, settings.ml.ml_monitor_tick_s)),
         ]
         try:
             yield

@@ -29,7 +29,12 @@ import cloudpickle
 import orjson
 
 from shipyard.core.errors import InvalidInput, ShipyardError
-from shipyard.ml.pipelines.executors import execute_step, open_executor, param_digest
+from shipyard.ml.pipelines.executors import (
+    content_digest,
+    execute_step,
+    open_executor,
+    param_digest,
+)
 from shipyard.ml.pipelines.steps import Step, plan
 from shipyard.tracking.schemas import DatasetInput, MetricPoint, UpdateRun
 
@@ -131,15 +136,18 @@ class Pipeline:
         self, params: dict[str, Any] | None = None, *, client: Client | None = None,
         executor: str = "process", workers: int | None = None, cache: bool = True,
         alias: str | None = None, progress: Progress | None = None,
+        register: str | None = None,
     ) -> PipelineResult:  # fmt: skip
         """Run the steps (those whose inputs are ready run side by side); register the model
-        output when ``register`` was given, and point ``alias`` at the new version."""
+        output as the pipeline's ``register`` (or this call's), and point ``alias`` at it."""
         from shipyard.sdk import get_client
 
+        if register and not self.model:
+            raise InvalidInput(f"register= needs a model output: {self.name} has none")
         values = self.resolve_params(params)
-        return _Run(self, client or get_client(), values, cache, progress).go(
-            executor, workers, alias
-        )
+        run = _Run(self, client or get_client(), values, cache, progress)
+        run.register = register or self.register
+        return run.go(executor, workers, alias)
 
 
 class _Run:
@@ -149,6 +157,7 @@ class _Run:
         self.progress = progress or (lambda *_: None)
         self.outputs: dict[str, _Output] = {}
         self.results: list[StepResult] = []
+        self.register = pipe.register
         self.run_id = ""
 
     def go(self, executor: str, workers: int | None, alias: str | None) -> PipelineResult:
@@ -161,6 +170,7 @@ class _Run:
         self.run_id = run.id
         try:
             run.log_params({k: _param_text(v) for k, v in self.params.items()})
+            self._log_table_params()
             if executor != "inline":
                 _ship_by_value(self.pipe.order)
             pool, close = open_executor(executor, workers)
@@ -290,6 +300,18 @@ class _Run:
 
     # -- the end of the run ----------------------------------------------------------------
 
+    def _log_table_params(self) -> None:
+        """Tables given as parameters (e.g. the recent labeled rows retraining passes in) are
+        inputs of the run too."""
+        for name, value in self.params.items():
+            kind = type(value).__module__.split(".")[0]
+            if kind in ("pandas", "numpy") and hasattr(value, "shape"):
+                blob = cloudpickle.dumps(value)
+                _, ds = content_digest(value, blob)
+                if ds is not None:
+                    ds = {**ds, "name": name, "context": "parameter"}
+                    self.client.tracking.log_input(self.run_id, DatasetInput.model_validate(ds))
+
     def _log_lineage(self) -> None:
         tracking = self.client.tracking
         for step in self.pipe.order:
@@ -307,11 +329,11 @@ class _Run:
 
     def _register(self, alias: str | None) -> ModelInfo | None:
         pipe = self.pipe
-        if not pipe.register or not pipe.model:
+        if not self.register or not pipe.model:
             return None
 
         made = self.outputs[pipe.model].digest
-        for v in self.client.registry.list_versions(pipe.register) if self._registered() else []:
+        for v in self.client.registry.list_versions(self.register) if self._registered() else []:
             if v.tags.get("shipyard.model_digest") == made:  # the same model: no new version
                 info = _info(v)
                 break
@@ -319,7 +341,7 @@ class _Run:
             info = self._log_model(made)
         if alias and info.version is not None:
             self.client.registry.set_alias(
-                pipe.register,
+                self.register,
                 alias,
                 info.version,
                 reason=f"pipeline {pipe.name}, run {self.run_id}",
@@ -330,7 +352,7 @@ class _Run:
         from shipyard.core.errors import NotFound
 
         try:
-            self.client.registry.get_entry(self.pipe.register or "")
+            self.client.registry.get_entry(self.register or "")
         except NotFound:
             return False
         return True
@@ -339,11 +361,13 @@ class _Run:
         from shipyard.ml.models import log_model
 
         pipe = self.pipe
-        assert pipe.register and pipe.model
+        assert self.register and pipe.model
         example = self._load(self.outputs[pipe.input_example]) if pipe.input_example else None
         reference = self._load(self.outputs[pipe.reference]) if pipe.reference else None
+        if example is None and reference is not None:  # the training rows show the inputs
+            example = reference[:5]
         tags = {"shipyard.pipeline": pipe.name, "shipyard.model_digest": digest}
-        return log_model(self.client, self._load(self.outputs[pipe.model]), pipe.register,
+        return log_model(self.client, self._load(self.outputs[pipe.model]), self.register,
                          run_id=self.run_id, input_example=example, reference_data=reference,
                          tags=tags)  # fmt: skip
 
@@ -380,6 +404,11 @@ def _ship_by_value(steps: Sequence[Step]) -> None:
 def _param_text(value: Any) -> str:
     if isinstance(value, str):
         return value
+    kind = type(value).__module__.split(".")[0]
+    if kind in ("pandas", "numpy") and hasattr(value, "shape"):
+        return (
+            f"{type(value).__name__} {'x'.join(map(str, value.shape))} {param_digest(value)[:12]}"
+        )
     try:
         options = orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY
         return orjson.dumps(value, option=options).decode()

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from shipyard.sdk import Client
 
 
+RECENT = "recent_data"  # a parameter of this name gets an endpoint's recent labeled rows
+
+
 class PipelineSpec(BaseModel):
     """The payload of a registered pipeline."""
 
@@ -67,7 +70,9 @@ def register_pipeline(
         spec = PipelineSpec(target=target, params=params or {}, executor=executor)
     except ValidationError as exc:
         raise options_problem("pipeline", exc) from None
-    load_target(spec.target).resolve_params(spec.params)
+    pipe = load_target(spec.target)
+    supplied = {RECENT: None} if RECENT in pipe.params else {}  # retraining passes it
+    pipe.resolve_params({**supplied, **spec.params})
     payload = spec.model_dump(mode="json")
     return create_labelled_version(client.registry, name, Kind.pipeline, payload, description)
 

@@ -6,11 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Query, Response
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shipyard.core.identity import Actor
 from shipyard.ml.drift import DriftReport
 from shipyard.ml.log import HOUR_MS, Labels, Performance
+from shipyard.ml.monitor import Alert, CheckResult
+from shipyard.ml.retrain import Decision
 from shipyard.ml.serving import Prediction, read_payload
 from shipyard.ml.v2 import InferRequest, output_tensors, to_columns
 from shipyard.platform import Platform
@@ -48,6 +50,42 @@ def labels(
     """Ground truth for earlier predictions, by request id (and row); a label posted again
     replaces the earlier one."""
     return {"stored": p.prediction_log.label(req)}
+
+
+class AlertList(BaseModel):
+    alerts: list[Alert]
+
+
+class RetrainRequest(BaseModel):
+    reason: str = Field(default="asked for", max_length=2000)
+
+
+@router.post("/{name}/check")
+def check(name: str, p: Platform = Depends(platform), _: Actor = Depends(editor)) -> CheckResult:
+    """Check the endpoint now, as its schedule would: drift and performance over its monitor's
+    window; alerts sent (unless debounced) and retraining started as its spec says."""
+    return p.monitor.check(name)
+
+
+@router.get("/{name}/alerts")
+def alerts(
+    name: str, limit: int = Query(100, ge=1, le=1000), p: Platform = Depends(platform),
+    _: Actor = Depends(viewer),
+) -> AlertList:  # fmt: skip
+    """The endpoint's alerts, newest first, with their deliveries and retraining decisions."""
+    p.serving.spec(name)  # 404 for an unknown endpoint
+    return AlertList(alerts=p.monitor.alerts(name, limit))
+
+
+@router.post("/{name}/retrain")
+def retrain(
+    name: str, req: RetrainRequest | None = None, p: Platform = Depends(platform),
+    _: Actor = Depends(editor),
+) -> Decision:  # fmt: skip
+    """Run the endpoint's retraining now: its pipeline makes a challenger, which replaces the
+    champion only if it wins on recent labeled rows by the configured margin."""
+    assert p.monitor.retrain is not None
+    return p.monitor.retrain(name, (req or RetrainRequest()).reason)
 
 
 @router.get("/{name}/performance")

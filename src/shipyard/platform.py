@@ -17,6 +17,7 @@ from shipyard.store.migrate import upgrade
 from shipyard.tracing.mapping import Limits
 from shipyard.tracing.metrics import TraceMetrics
 from shipyard.tracing.service import TracingService
+from shipyard.tracking.logged_models import LoggedModels
 from shipyard.tracking.service import TrackingService
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ class Platform:
         self.admin = AdminService(self.db)
         self.tracking = TrackingService(self.db, self.artifacts)
         self.registry = RegistryService(self.db, self.artifacts, self.tracking)
+        self.logged_models = LoggedModels(self.db, self.artifacts)
         self.metrics = Registry()
         self.tracing = TracingService(
             self.db,

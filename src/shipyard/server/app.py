@@ -20,6 +20,10 @@ from shipyard.server import errors
 from shipyard.server.bridge import gateway_call
 from shipyard.server.fastpath import GatewayFastPath, document
 from shipyard.server.middleware import BodyLimit, HttpCounters, HttpMetrics
+from shipyard.server.mlflow import artifacts as mlflow_artifacts
+from shipyard.server.mlflow import logged_models as mlflow_models
+from shipyard.server.mlflow import registry as mlflow_registry
+from shipyard.server.mlflow import tracking as mlflow_tracking
 from shipyard.server.routers import (
     admin,
     evals,
@@ -124,6 +128,9 @@ def create_app(settings: Settings, *, platform: Platform | None = None) -> FastA
         app.include_router(module.router)
     app.include_router(gateway.api)
     app.include_router(ml.v2)
+    for mlflow_router in (mlflow_tracking.router, mlflow_models.router, mlflow_registry.router,
+                          mlflow_artifacts.router, mlflow_artifacts.info):  # fmt: skip
+        app.include_router(mlflow_router)
     counters = HttpCounters(plat.metrics)
     app.add_middleware(HttpMetrics, counters=counters)
     app.add_middleware(

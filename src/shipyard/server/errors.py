@@ -58,11 +58,29 @@ def is_openai_path(path: str) -> bool:
     return path.startswith(OPENAI_PATHS)
 
 
+MLFLOW_PATHS = ("/api/2.0/mlflow", "/api/3.0/mlflow", "/ajax-api/2.0/mlflow")
+_MLFLOW_CODES = {
+    400: "INVALID_PARAMETER_VALUE",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "RESOURCE_DOES_NOT_EXIST",
+    405: "ENDPOINT_NOT_FOUND",
+    409: "RESOURCE_ALREADY_EXISTS",
+    413: "INVALID_PARAMETER_VALUE",
+    422: "INVALID_PARAMETER_VALUE",
+    429: "REQUEST_LIMIT_EXCEEDED",
+    503: "TEMPORARILY_UNAVAILABLE",
+}
+
+
 def error_body(
     path: str, status: int, type_: str, message: str, details: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """The JSON error body for ``path``: OpenAI's shape on the gateway, Shipyard's elsewhere."""
     details = details or {}
+    if path.startswith(MLFLOW_PATHS):  # MLflow's shape: its client reads error_code
+        code = details.get("mlflow_code") or _MLFLOW_CODES.get(status, "INTERNAL_ERROR")
+        return {"error_code": code, "message": message}
     if is_openai_path(path):
         kind = _OPENAI_TYPES.get(status, "server_error")
         if type_ == "BudgetExceeded":
@@ -114,9 +132,13 @@ def install(app: FastAPI) -> None:
     async def _http(req: Request, exc: StarletteHTTPException) -> JSONResponse:
         type_ = _HTTP_TYPES.get(exc.status_code, "HTTPError")
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        extra = {}
         if exc.status_code == 404 and message == "Not Found":
             message = "no such endpoint; see /openapi.json"
-        return error_response(exc.status_code, type_, message, path=req.url.path)
+            extra["mlflow_code"] = "ENDPOINT_NOT_FOUND"
+        if req.url.path.startswith(MLFLOW_PATHS) and exc.status_code == 405:
+            extra["mlflow_code"] = "ENDPOINT_NOT_FOUND"
+        return error_response(exc.status_code, type_, message, path=req.url.path, **extra)
 
     @app.exception_handler(Exception)
     async def _unexpected(req: Request, exc: Exception) -> JSONResponse:

@@ -110,3 +110,26 @@ class RunInputRow(Base):
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id"), primary_key=True)
     context: Mapped[str] = mapped_column(String(100), default="")
+
+
+class LoggedModelRow(Base):
+    """A model logged by an MLflow 3 client (``mlflow.<flavor>.log_model``): its files (path →
+    content digest and size), params, tags, status and the runs it is an output of. Only
+    ``tracking.logged_models`` writes it."""
+
+    __tablename__ = "logged_models"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # "m-<32 hex>"
+    experiment_id: Mapped[str] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(500))
+    source_run_id: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(40))
+    model_type: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[int]
+    updated_at: Mapped[int]
+    created_by: Mapped[str] = mapped_column(String(200))
+    tags: Mapped[dict[str, Any]]
+    params: Mapped[dict[str, Any]]
+    files: Mapped[dict[str, Any]]  # path → [digest, size]
+    outputs: Mapped[list[Any]]  # [[run_id, step]]
+
+    __table_args__ = (Index(None, "experiment_id", "name"), Index(None, "source_run_id"))

@@ -417,6 +417,17 @@ class TrackingService:
             token = _encode_token(offset + len(rows)) if more else None
             return RunPage(runs=self._hydrate(s, rows), next_page_token=token)
 
+    def latest_points(self, run_ids: Sequence[str]) -> dict[str, list[tuple[Any, ...]]]:
+        """The latest point of every metric of these runs: (key, value, step, timestamp)."""
+        out: dict[str, list[tuple[Any, ...]]] = {r: [] for r in run_ids}
+        m = LatestMetricRow
+        with self.db.read() as s:
+            for rid, k, v, step, ts in s.execute(
+                select(m.run_id, m.key, m.value, m.step, m.timestamp).where(m.run_id.in_(run_ids))
+            ):
+                out[rid].append((k, v, step, ts))
+        return out
+
     def _hydrate(self, s: Session, rows: Sequence[RunRow]) -> list[Run]:
         ids = [r.id for r in rows]
         if not ids:

@@ -1,3 +1,3 @@
 """Alembic migrations. ``HEAD`` names the newest revision; a test keeps it honest."""
 
-HEAD = "0006"
+HEAD = "0007"

@@ -63,17 +63,31 @@ try:
     alias_gone = False
 except mlflow.exceptions.MlflowException:
     alias_gone = True
-print(json.dumps({
-    "run_id": run.info.run_id, "experiment_id": run.info.experiment_id,
-    "model_version": info.registered_model_version, "alias_version": by_alias.version,
-    "alias_run": by_alias.run_id, "predicted": predicted,
-    "expected": model.predict(x.head(5)).tolist(),
-    "from_run": from_run.predict(x.head(5)).tolist(),
-    "found": found["run_id"].tolist(), "found_acc": found["metrics.acc"].tolist(),
-    "tagged": [r.info.run_name for r in tagged],
-    "params": fetched.data.params, "metrics": fetched.data.metrics, "tags": fetched.data.tags,
-    "status": fetched.info.status, "history": [(m.step, m.value) for m in history],
-    "artifacts": artifacts, "config": config, "registered": registered,
-    "versions": [(v.version, v.status, v.run_id) for v in versions],
-    "missing_is_none": missing is None, "alias_gone": alias_gone,
-}))
+print(
+    json.dumps(
+        {
+            "run_id": run.info.run_id,
+            "experiment_id": run.info.experiment_id,
+            "model_version": info.registered_model_version,
+            "alias_version": by_alias.version,
+            "alias_run": by_alias.run_id,
+            "predicted": predicted,
+            "expected": model.predict(x.head(5)).tolist(),
+            "from_run": from_run.predict(x.head(5)).tolist(),
+            "found": found["run_id"].tolist(),
+            "found_acc": found["metrics.acc"].tolist(),
+            "tagged": [r.info.run_name for r in tagged],
+            "params": fetched.data.params,
+            "metrics": fetched.data.metrics,
+            "tags": fetched.data.tags,
+            "status": fetched.info.status,
+            "history": [(m.step, m.value) for m in history],
+            "artifacts": artifacts,
+            "config": config,
+            "registered": registered,
+            "versions": [(v.version, v.status, v.run_id) for v in versions],
+            "missing_is_none": missing is None,
+            "alias_gone": alias_gone,
+        }
+    )
+)

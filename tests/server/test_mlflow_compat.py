@@ -78,10 +78,12 @@ def test_mlflow_errors_come_back_in_mlflow_shape(server_for) -> None:  # type: i
         assert "run_id" in bad.json()["message"]
         broken = http.post("/api/2.0/mlflow/runs/create", content=b"{not json",
                            headers={"content-type": "application/json"})  # fmt: skip
-        assert broken.status_code == 400 and broken.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+        assert broken.status_code == 400
+        assert broken.json()["error_code"] == "INVALID_PARAMETER_VALUE"
         made = http.post("/api/2.0/mlflow/experiments/create", json={"name": f"e-{uuid.uuid4()}"})
-        run = http.post("/api/2.0/mlflow/runs/create",
-                        json={"experiment_id": made.json()["experiment_id"]}).json()["run"]  # fmt: skip
+        created = http.post("/api/2.0/mlflow/runs/create",
+                            json={"experiment_id": made.json()["experiment_id"]})  # fmt: skip
+        run = created.json()["run"]
         nan = http.post("/api/2.0/mlflow/runs/log-metric",
                         json={"run_id": run["info"]["run_id"], "key": "m", "value": "NaN",
                               "timestamp": 1, "step": 0})  # fmt: skip

@@ -125,11 +125,11 @@ def test_alerts_fire_once_and_a_better_challenger_is_promoted(
     assert decision is not None and decision["outcome"] == "promoted", decision
     assert decision["champion"] == 1 and decision["challenger"] == 2
     assert decision["challenger_value"] >= decision["champion_value"] + 0.02
-    assert decision["labeled"] == 260
+    assert decision["labeled"] == 78 and decision["trained_on"] == 182  # newest 30% held out
     assert client.registry.get_version(model, alias="champion").version == 2
     assert client.registry.get_version(model, alias="challenger").version == 2
     lineage = client.registry.lineage(model, 2)
-    assert any(d.name == "recent_data" and d.num_rows == 260 for d in lineage.datasets)
+    assert any(d.name == "recent_data" and d.num_rows == 182 for d in lineage.datasets)
     [entry] = _audit(client, "ml.promote", model)
     assert entry.after["challenger_value"] == decision["challenger_value"]
     assert entry.before == {"version": 1, "accuracy": decision["champion_value"]}

@@ -74,6 +74,13 @@ class RetrainSpec(BaseModel):
     metric: str = "accuracy"
     margin: float = Field(default=0.0, ge=0, description="how much better the challenger must be")
     min_labels: int = Field(default=50, ge=1, description="labeled rows needed to compare")
+    holdout: float = Field(
+        default=0.3,
+        ge=0,
+        lt=1,
+        description="share of the newest labeled "
+        "rows kept from the pipeline's recent_data to compare on",
+    )
 
     @model_validator(mode="after")
     def _metric(self) -> RetrainSpec:

@@ -5,7 +5,9 @@ decision, promotion or not, is written to the audit log (action ``ml.promote`` o
 ``ml.reject``), and a promotion is also an alias move with its reason.
 
 A pipeline parameter named ``recent_data`` receives the endpoint's labeled rows of the monitor's
-window (the features and a ``label`` column), so a pipeline can learn from what production saw.
+window (the features and a ``label`` column), so a pipeline can learn from what production saw;
+the newest ``holdout`` share of them (30% by default) is kept back, and the two models are
+compared on those rows only, which the challenger has never seen.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ class Decision(BaseModel):
     champion_value: float | None = None
     challenger_value: float | None = None
     margin: float
-    labeled: int = 0
+    labeled: int = 0  # labeled rows both models were judged on (none the challenger saw)
+    trained_on: int = 0  # labeled rows passed to the pipeline as recent_data
     pipeline: str
     run_id: str | None = None
     reason: str
@@ -83,27 +86,30 @@ class Retrainer:
             raise InvalidInput(f"pipeline {rule.pipeline} {made}, but {endpoint} serves "
                                f"{spec.model!r}")  # fmt: skip
         champion = client.registry.resolve(f"{spec.model}@{spec.alias}").version
-        since = now_ms() - int(mon.window_s * 1000)
-        params = dict(pipe_spec.params)
         self.serving.flush()
-        if RECENT in pipe.params:  # the endpoint's recent labeled rows, to learn from
-            frame, labels = self.predictions.labeled(endpoint, since)
-            if not labels:
+        frame, labels = self.predictions.labeled(endpoint, now_ms() - int(mon.window_s * 1000))
+        params = dict(pipe_spec.params)
+        trained_on = 0
+        if RECENT in pipe.params:  # the older labeled rows to learn from; the newest to judge
+            held = min(len(labels), math.ceil(len(labels) * rule.holdout))
+            if len(labels) - held < 1:
                 raise InvalidInput(f"{endpoint} has no labeled rows in the last "
                                    f"{mon.window_s:g} s to pass as {RECENT}")  # fmt: skip
-            params[RECENT] = frame.assign(label=labels)
+            trained_on = len(labels) - held
+            params[RECENT] = frame.iloc[held:].assign(label=labels[held:]).reset_index(drop=True)
+            if held:
+                frame, labels = frame.iloc[:held].reset_index(drop=True), labels[:held]
         result = pipe.run(params, client=client, executor=pipe_spec.executor, alias=CHALLENGER,
                           register=spec.model)  # fmt: skip
         challenger = result.model.version if result.model else None
         base: dict[str, Any] = {"endpoint": endpoint, "model": spec.model, "alias": spec.alias,
                 "champion": champion, "challenger": challenger, "metric": rule.metric,
                 "margin": rule.margin, "pipeline": rule.pipeline, "run_id": result.run_id,
-                "reason": reason}  # fmt: skip
+                "reason": reason, "trained_on": trained_on}  # fmt: skip
         if challenger is None or challenger == champion:
             return self._decide(
                 Decision(outcome="rejected", **base, message="the pipeline made the champion again")
             )
-        frame, labels = self.predictions.labeled(endpoint, since)
         if len(labels) < rule.min_labels:
             return self._decide(Decision(
                 outcome="not compared", labeled=len(labels), **base,

@@ -243,6 +243,29 @@ def test_demo_fills_a_fresh_home_and_serves_it(tmp_path: Path) -> None:
             assert answer.citations and answer.index_version == 2
             hits = client.rag.search("python-docs", "the del statement", 3).hits
             assert "del.md" in {h.doc_id for h in hits}
+            # classic ML: a pipeline (run twice, cached), a monitored endpoint, shifted
+            # traffic, drift and accuracy alerts, retraining and a decision in the audit log
+            runs = client.search_runs("", experiments=["pipeline/cancer-screening"]).runs
+            parents = [r for r in runs if r.parent_run_id is None]
+            assert len(parents) == 2 and all(r.metrics["accuracy"] > 0.9 for r in parents)
+            assert "4 of 4 steps taken from the cache" in text
+            alerts = client.ml.alerts("cancer-screening-api")
+            assert sorted(a.kind for a in alerts) == ["drift", "performance"]
+            decision = next(a.retraining for a in alerts if a.retraining)
+            assert decision is not None and decision["outcome"] in ("promoted", "rejected")
+            champion = client.registry.get_version("cancer-screening", alias="champion")
+            assert champion.version == (2 if decision["outcome"] == "promoted" else 1)
+            action = "ml.promote" if decision["outcome"] == "promoted" else "ml.reject"
+            from shipyard.core.identity import AuditQuery
+
+            assert client.admin.audit(AuditQuery(action=action, target="cancer-screening")).events
+            report = (tmp_path / "demo-home" / "reports" / "ml-drift.html").read_text()
+            assert "<svg" in report and "mean radius" in report
+            from sklearn.datasets import load_breast_cancer
+
+            rows = load_breast_cancer(as_frame=True).data.tail(3)
+            served = client.ml.predict("cancer-screening-api", rows)
+            assert served.version == champion.version and len(served.predictions) == 3
     finally:
         proc.terminate()
         proc.wait(30)

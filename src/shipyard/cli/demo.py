@@ -232,7 +232,10 @@ def fill(client: Client) -> dict[str, Any]:
     from shipyard.cli.demo_rag import rag_demo
 
     rag = rag_demo(client, client.settings.home / "reports")
-    return {"best_run": best_run, "best_auc": best_auc, **evals, **rag}
+    from shipyard.cli.demo_ml import ml_demo
+
+    ml = ml_demo(client, client.settings.home / "reports")
+    return {"best_run": best_run, "best_auc": best_auc, **evals, **rag, **ml}
 
 
 def _register(client: Client, ordered: list[tuple[str, float]]) -> None:

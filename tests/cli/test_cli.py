@@ -178,7 +178,16 @@ def test_demo_fills_a_fresh_home_and_serves_it(tmp_path: Path) -> None:
             lineage = client.registry.lineage("breast-cancer-classifier", champion.version)
             assert {d.context for d in lineage.datasets} == {"train", "test"}
             kinds = {e.kind.value for e in client.registry.list_entries()}
-            assert kinds == {"model", "prompt", "evalset", "route", "index", "app"}
+            assert kinds == {
+                "model",
+                "prompt",
+                "evalset",
+                "route",
+                "index",
+                "app",
+                "endpoint",
+                "pipeline",
+            }
             from shipyard.tracing.schemas import TraceQuery
             from shipyard.tracing.stats import StatsQuery
 

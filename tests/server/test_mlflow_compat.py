@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
+from shipyard.core.errors import ValidationFailed
+
 SCENARIO = Path(__file__).with_name("mlflow_scenario.py")
 
 
@@ -62,6 +64,18 @@ def test_the_mlflow_client_works_unchanged_against_shipyard(
     assert client.registry.lineage(model, 1).run.id == seen["run_id"]  # type: ignore[union-attr]
     events = client.registry.history(model, "champion")
     assert [(e.action, e.to_version) for e in events] == [("set", 1), ("delete", None)]
+
+    # A model registered through MLflow is a Shipyard model: it loads, and an endpoint serves it.
+    from sklearn.datasets import load_iris
+
+    rows = load_iris(as_frame=True).data.head(5)
+    assert client.ml.load_model(f"models:/{model}/1").predict(rows).tolist() == seen["expected"]
+    client.registry.set_alias(model, "champion", 1)
+    client.ml.create_endpoint(f"{model}-api", model=model)
+    served = client.ml.predict(f"{model}-api", rows)
+    assert served.predictions == seen["expected"] and served.version == 1
+    with pytest.raises(ValidationFailed, match="missing columns"):
+        client.ml.predict(f"{model}-api", rows.drop(columns=["petal width (cm)"]))
 
 
 def test_mlflow_errors_come_back_in_mlflow_shape(server_for) -> None:  # type: ignore[no-untyped-def]

@@ -226,6 +226,10 @@ def open_model(
     flavor = FLAVORS.get(manifest["flavor"])()
     native = flavor.load(folder, manifest.get("flavor_options", {}), trusted=trusted)
     loaded = LoadedModel(manifest, flavor, native, uri, version)
+    found = getattr(native, "classes_", None)
+    if loaded.classes is None and found is not None and hasattr(native, "predict_proba"):
+        loaded.classes = [c.item() if hasattr(c, "item") else c for c in found]  # not recorded
+        loaded.binary = len(loaded.classes) == 2
     if manifest.get("reference"):
         from shipyard.ml.drift import Profile
 

@@ -200,7 +200,7 @@ def create_model_version(body: Json = Body(...), p: Platform = Depends(platform)
                          actor: Actor = Depends(editor)) -> Json:  # fmt: skip
     name, source = field(body, "name"), str(body.get("source") or "")
     _model_entry(p, name)
-    payload, run_id = _mlflow_payload(p, source, body.get("model_id"), body.get("run_id"))
+    payload, run_id = _mlflow_payload(p, name, source, body.get("model_id"), body.get("run_id"))
     version = p.registry.create_version(actor, name, CreateVersion(
         payload=payload, source_run_id=run_id, description=str(body.get("description") or ""),
         tags=shapes.from_kv(body.get("tags")),
@@ -210,15 +210,21 @@ def create_model_version(body: Json = Body(...), p: Platform = Depends(platform)
     return {"model_version": shapes.model_version(version, with_aliases=False)}
 
 
-def _mlflow_payload(p: Platform, source: str, model_id: Any, run_id: Any) -> tuple[Json, Any]:
+def _mlflow_payload(
+    p: Platform, name: str, source: str, model_id: Any, run_id: Any
+) -> tuple[Json, Any]:
     """The version's payload: where MLflow's files are (a logged model, or run artifacts)."""
     m = re.fullmatch(r"models:/(m-[0-9a-f]+)", source)
     model_id = model_id or (m.group(1) if m else None)
     if model_id:
+        from shipyard.ml.mlflow_format import manifest_from_mlflow
+
         lm = p.logged_models.get(str(model_id))
         files = {path: entry[0] for path, entry in lm.files.items()}
-        return ({"format": "mlflow", "source": source or f"models:/{lm.id}", "model_id": lm.id,
-                 "files": files}, run_id or lm.source_run_id)  # fmt: skip
+        run = run_id or lm.source_run_id
+        found = manifest_from_mlflow(name, files, p.read_blob, run)  # servable by Shipyard
+        payload = found or {"format": "mlflow", "files": files}
+        return {**payload, "source": source or f"models:/{lm.id}", "model_id": lm.id}, run
     if not source:
         raise InvalidInput("missing value for required parameter 'source'")
     return {"format": "mlflow", "source": source}, run_id or None

@@ -268,3 +268,22 @@ def test_auth_is_mandatory_off_loopback(tmp_path: Path) -> None:
 
 def test_open_server_says_so_at_start(open_server: ServerProcess) -> None:
     assert "auth is OFF" in open_server.log.read_text()
+
+
+def test_mlflow_routes_take_the_same_keys_and_roles(locked_server: ServerProcess) -> None:
+    """MLFLOW_TRACKING_TOKEN carries a Shipyard key; errors come in MLflow's shape."""
+    local = Client(Settings.load(home=locked_server.home))
+    viewer_key = local.admin.create_key(Role.viewer, name="mlflow-viewer").key
+    editor_key = local.admin.create_key(Role.editor, name="mlflow-editor").key
+    local.close()
+    search = f"{locked_server.url}/api/2.0/mlflow/experiments/search"
+    create = f"{locked_server.url}/api/2.0/mlflow/experiments/create"
+    anonymous = httpx.post(search, json={})
+    assert anonymous.status_code == 401 and anonymous.json()["error_code"] == "UNAUTHENTICATED"
+    as_viewer = {"Authorization": f"Bearer {viewer_key}"}
+    assert httpx.post(search, json={}, headers=as_viewer).status_code == 200
+    denied = httpx.post(create, json={"name": unique("mlf")}, headers=as_viewer)
+    assert denied.status_code == 403 and denied.json()["error_code"] == "PERMISSION_DENIED"
+    made = httpx.post(create, json={"name": unique("mlf")},
+                      headers={"Authorization": f"Bearer {editor_key}"})  # fmt: skip
+    assert made.status_code == 200 and made.json()["experiment_id"]

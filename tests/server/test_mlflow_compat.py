@@ -108,3 +108,40 @@ def test_mlflow_errors_come_back_in_mlflow_shape(server_for) -> None:  # type: i
         assert word.status_code == 400 and "not a number" in word.json()["message"]
         outside = http.get("/api/2.0/mlflow-artifacts/artifacts", params={"path": "../etc"})
         assert outside.status_code == 400
+
+
+JUNK: list[Any] = [
+    {}, [], "text", 7, {"run_id": {"a": 1}}, {"run_id": "nope", "key": "k", "value": "v"},
+    {"experiment_ids": 5, "max_results": "many"}, {"metrics": "x", "run_id": "r"},
+    {"tags": 3, "name": "x"}, {"experiment_id": ["0"], "start_time": "soon"},
+    {"name": 1, "version": "one", "alias": {}}, {"status": "SOMETIMES", "run_id": "r"},
+    {"models": [{"model_id": 4, "step": "x"}], "run_id": "r"},
+    {"filter": "name = ", "max_results": -1},
+]  # fmt: skip
+
+
+def test_no_junk_request_to_the_mlflow_api_is_a_500(server_for) -> None:  # type: ignore[no-untyped-def]
+    server = server_for("sqlite")
+    routes = [(m, r.path) for r in server_app_routes() for m in r.methods
+              if r.path.startswith(("/api/2.0/mlflow", "/api/3.0/mlflow"))]  # fmt: skip
+    assert len(routes) > 30
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        for method, path in routes:
+            url = (
+                path.replace("{model_id}", "m-0")
+                .replace("{key:path}", "k")
+                .replace("{path:path}", "1/2/artifacts/x")
+            )
+            for body in JUNK:
+                resp = http.request(method, url, json=body, params={"path": "x", "name": "y"})
+                assert resp.status_code < 500, (method, url, body, resp.text)
+                if resp.status_code >= 400:
+                    assert "error_code" in resp.json(), (method, url, resp.text)
+
+
+def server_app_routes() -> list[Any]:
+    from shipyard.server.mlflow import artifacts, logged_models, registry, tracking
+
+    routers = (tracking.router, logged_models.router, registry.router, artifacts.router,
+               artifacts.info)  # fmt: skip
+    return [r for router in routers for r in router.routes if hasattr(r, "methods")]

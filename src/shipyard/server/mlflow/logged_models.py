@@ -12,7 +12,13 @@ from shipyard.core.identity import Actor
 from shipyard.platform import Platform
 from shipyard.server.deps import editor, platform, viewer
 from shipyard.server.mlflow import shapes
-from shipyard.server.mlflow.tracking import experiment_of, field
+from shipyard.server.mlflow.tracking import (
+    experiment_of,
+    field,
+    integer,
+    optional,
+    strings,
+)
 
 router = APIRouter(prefix="/api/2.0/mlflow/logged-models", tags=["mlflow"],
                    include_in_schema=False)  # fmt: skip
@@ -25,7 +31,8 @@ def create(body: Json = Body(...), p: Platform = Depends(platform),
            actor: Actor = Depends(editor)) -> Json:  # fmt: skip
     exp = experiment_of(p, actor, str(field(body, "experiment_id")))
     made = p.logged_models.create(
-        actor, exp.id, str(body.get("name") or "model"), source_run_id=body.get("source_run_id"),
+        actor, exp.id, optional(body, "name") or "model",
+        source_run_id=optional(body, "source_run_id"),
         params=shapes.from_kv(body.get("params")), tags=shapes.from_kv(body.get("tags")),
         model_type=str(body.get("model_type") or ""),
     )  # fmt: skip
@@ -35,7 +42,7 @@ def create(body: Json = Body(...), p: Platform = Depends(platform),
 @router.post("/search")
 def search(body: Json = Body(...), p: Platform = Depends(platform),
            actor: Actor = Depends(viewer)) -> Json:  # fmt: skip
-    ids = [experiment_of(p, actor, str(e)).id for e in body.get("experiment_ids") or []]
+    ids = [experiment_of(p, actor, e).id for e in strings(body, "experiment_ids")]
     wanted: dict[str, str] = {}
     text = str(body.get("filter") or "").strip()
     for part in re.split(r"\s+AND\s+", text, flags=re.IGNORECASE) if text else []:
@@ -46,7 +53,7 @@ def search(body: Json = Body(...), p: Platform = Depends(platform),
         wanted[m.group(1).lower()] = m.group(2).replace("''", "'")
     found = p.logged_models.search(ids, name=wanted.get("name"),
                                    source_run_id=wanted.get("source_run_id"))  # fmt: skip
-    limit = int(body.get("max_results") or 100)
+    limit = integer(body, "max_results", 100)
     return {"models": [shapes.logged_model(m) for m in found[:limit]]}
 
 

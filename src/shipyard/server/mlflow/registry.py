@@ -16,7 +16,7 @@ from shipyard.platform import Platform
 from shipyard.registry.schemas import CreateEntry, CreateVersion, Kind, UpdateEntry, Version
 from shipyard.server.deps import editor, platform, viewer
 from shipyard.server.mlflow import shapes
-from shipyard.server.mlflow.tracking import field
+from shipyard.server.mlflow.tracking import field, optional
 
 router = APIRouter(prefix="/api/2.0/mlflow", tags=["mlflow"], include_in_schema=False)
 Json = dict[str, Any]
@@ -200,7 +200,8 @@ def create_model_version(body: Json = Body(...), p: Platform = Depends(platform)
                          actor: Actor = Depends(editor)) -> Json:  # fmt: skip
     name, source = field(body, "name"), str(body.get("source") or "")
     _model_entry(p, name)
-    payload, run_id = _mlflow_payload(p, name, source, body.get("model_id"), body.get("run_id"))
+    model_id, run = optional(body, "model_id"), optional(body, "run_id")
+    payload, run_id = _mlflow_payload(p, name, source, model_id, run)
     version = p.registry.create_version(actor, name, CreateVersion(
         payload=payload, source_run_id=run_id, description=str(body.get("description") or ""),
         tags=shapes.from_kv(body.get("tags")),

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from shipyard.core.errors import InvalidInput
 from shipyard.registry.schemas import Entry, Version
 from shipyard.tracking.logged_models import LoggedModel
 from shipyard.tracking.schemas import DatasetInput, Experiment, Run
@@ -20,7 +21,10 @@ def kv(items: dict[str, Any]) -> list[dict[str, str]]:
     return [{"key": k, "value": str(v)} for k, v in items.items()]
 
 
-def from_kv(items: list[Any] | None) -> dict[str, str]:
+def from_kv(items: Any) -> dict[str, str]:
+    """``[{"key", "value"}]`` as a dict; anything but a list is a clear error."""
+    if items is not None and not isinstance(items, list):
+        raise InvalidInput("tags and params must be lists of {key, value}")
     out: dict[str, str] = {}
     for item in items or []:
         if isinstance(item, dict) and isinstance(item.get("key"), str):

@@ -27,12 +27,51 @@ Json = dict[str, Any]
 MAX_RESULTS = 10_000
 
 
-def field(body: Json, name: str, *alternatives: str) -> Any:
+def field(body: Json, name: str, *alternatives: str) -> str:
+    """A required text field (ids, names, keys)."""
     for key in (name, *alternatives):
         value = body.get(key)
-        if value not in (None, ""):
-            return value
+        if value in (None, ""):
+            continue
+        if isinstance(value, dict | list | bool):
+            raise InvalidInput(f"{key} must be a string, not {type(value).__name__}")
+        return str(value)
     raise InvalidInput(f"missing value for required parameter '{name}'")
+
+
+def optional(body: Json, name: str) -> str | None:
+    """An optional text field."""
+    return field(body, name) if body.get(name) not in (None, "") else None
+
+
+def strings(body: Json, name: str) -> list[str]:
+    found = body.get(name) or []
+    if isinstance(found, str):
+        return [found]
+    if not isinstance(found, list) or any(isinstance(x, dict | list) for x in found):
+        raise InvalidInput(f"{name} must be a list of strings")
+    return [str(x) for x in found]
+
+
+def integer(body: Any, name: str, default: int) -> int:
+    """An integer field (MLflow sends int64 as a number or a string)."""
+    value = body.get(name) if isinstance(body, dict) else None
+    if value in (None, ""):
+        return default
+    try:
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError
+        return int(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{name} must be an integer, not {value!r}") from None
+
+
+def items(body: Json, name: str) -> list[Json]:
+    """A list-of-objects field; anything else is a clear error."""
+    found = body.get(name) or []
+    if not isinstance(found, list) or not all(isinstance(x, dict) for x in found):
+        raise InvalidInput(f"{name} must be a list of objects")
+    return found
 
 
 def experiment_of(p: Platform, actor: Actor, experiment_id: str) -> Experiment:
@@ -157,7 +196,9 @@ def update_run(
     body: Json = Body(...), p: Platform = Depends(platform), actor: Actor = Depends(editor)
 ) -> Json:
     run_id = field(body, "run_id", "run_uuid")
-    status = body.get("status")
+    status = optional(body, "status")
+    if status is not None and status not in set(RunStatus):
+        raise InvalidInput(f"status must be one of {', '.join(RunStatus)}, not {status!r}")
     req = UpdateRun(status=RunStatus(status) if status else None, end_time=body.get("end_time"),
                     name=body.get("run_name"))  # fmt: skip
     run = p.tracking.update_run(actor, run_id, req)
@@ -171,7 +212,7 @@ def _point(m: Json) -> MetricPoint:
         value = shapes.number(m.get("value"))
     except (TypeError, ValueError):
         raise InvalidInput(f"metric {m.get('key')!r}: {m.get('value')!r} is not a number") from None
-    return MetricPoint(key=field(m, "key"), value=value, step=int(m.get("step") or 0),
+    return MetricPoint(key=field(m, "key"), value=value, step=integer(m, "step", 0),
                        timestamp=m.get("timestamp"))  # fmt: skip
 
 
@@ -208,8 +249,8 @@ def log_batch(
     run_id = field(body, "run_id")
     params = shapes.from_kv(body.get("params"))
     tags = shapes.from_kv(body.get("tags"))
-    points = [_point(m) for m in body.get("metrics") or []]
-    linked = {m.get("key") for m in body.get("metrics") or [] if m.get("model_id")}
+    points = [_point(m) for m in items(body, "metrics")]
+    linked = {m.get("key") for m in items(body, "metrics") if m.get("model_id")}
     if linked:  # MLflow 3 sends points again to link them to a logged model: keep them once
         seen = {(s.key, st, v, ts) for s in p.tracking.metric_history(run_id, sorted(linked))
                 for st, v, ts in zip(s.steps, s.values, s.timestamps, strict=True)}  # fmt: skip
@@ -229,9 +270,9 @@ def log_inputs(
     body: Json = Body(...), p: Platform = Depends(platform), actor: Actor = Depends(editor)
 ) -> Json:
     run_id = field(body, "run_id")
-    for item in body.get("datasets") or []:
+    for item in items(body, "datasets"):
         p.tracking.log_input(actor, run_id, shapes.mlflow_dataset(item))
-    for item in body.get("models") or []:
+    for item in items(body, "models"):
         p.logged_models.add_output(run_id, field(item, "model_id"), 0)
     return {}
 
@@ -241,8 +282,8 @@ def log_outputs(
     body: Json = Body(...), p: Platform = Depends(platform), _: Actor = Depends(editor)
 ) -> Json:
     run_id = field(body, "run_id")
-    for item in body.get("models") or []:
-        p.logged_models.add_output(run_id, field(item, "model_id"), int(item.get("step") or 0))
+    for item in items(body, "models"):
+        p.logged_models.add_output(run_id, field(item, "model_id"), integer(item, "step", 0))
     return {}
 
 
@@ -250,10 +291,10 @@ def log_outputs(
 def search_runs(
     body: Json = Body(...), p: Platform = Depends(platform), actor: Actor = Depends(viewer)
 ) -> Json:
-    ids = [experiment_of(p, actor, str(e)).id for e in body.get("experiment_ids") or []]
+    ids = [experiment_of(p, actor, e).id for e in strings(body, "experiment_ids")]
     req = SearchRuns(experiments=ids, filter=body.get("filter") or "",
-                     order_by=list(body.get("order_by") or []),
-                     max_results=min(int(body.get("max_results") or 1000), MAX_RESULTS),
+                     order_by=strings(body, "order_by"),
+                     max_results=max(1, min(integer(body, "max_results", 1000), MAX_RESULTS)),
                      page_token=body.get("page_token") or None)  # fmt: skip
     page = p.tracking.search_runs(req)
     run_ids = [r.id for r in page.runs]

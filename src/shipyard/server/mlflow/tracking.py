@@ -250,7 +250,7 @@ def log_batch(
     params = shapes.from_kv(body.get("params"))
     tags = shapes.from_kv(body.get("tags"))
     points = [_point(m) for m in items(body, "metrics")]
-    linked = {m.get("key") for m in items(body, "metrics") if m.get("model_id")}
+    linked = {str(m.get("key")) for m in items(body, "metrics") if m.get("model_id")}
     if linked:  # MLflow 3 sends points again to link them to a logged model: keep them once
         seen = {(s.key, st, v, ts) for s in p.tracking.metric_history(run_id, sorted(linked))
                 for st, v, ts in zip(s.steps, s.values, s.timestamps, strict=True)}  # fmt: skip

@@ -167,36 +167,22 @@ class Monitor:
                 self._release(entry.name)
         return done
 
-    def _claim(self, endpoint: str, every_s: float) -> bool:
+    def _claim(self, endpoint: str, every_s: float | None) -> bool:
+        """Take the endpoint's lease if no one holds it (and, with ``every_s``, if its check
+        is due); the first sight of an endpoint starts its schedule."""
         now = now_ms()
         dialect: Any = postgresql if self.db.dialect == "postgresql" else sqlite
         st = MonitorStateRow
+        due = [st.last_check_ms <= now - int(every_s * 1000)] if every_s is not None else []
         with self.db.write() as s:
             s.execute(dialect.insert(st).values(endpoint=endpoint, last_check_ms=now,
                       lease_until_ms=0, lease_owner="", last_alert_ms={})
                       .on_conflict_do_nothing(index_elements=["endpoint"]))  # fmt: skip
             won = s.execute(
-                update(st).where(st.endpoint == endpoint, st.lease_until_ms < now,
-                                 st.last_check_ms <= now - int(every_s * 1000))
+                update(st).where(st.endpoint == endpoint, st.lease_until_ms < now, *due)
                 .values(lease_until_ms=now + LEASE_MS, lease_owner=self.owner)
             ).rowcount  # type: ignore[attr-defined]  # fmt: skip
         return bool(won)
-
-    def _take(self, endpoint: str) -> None:
-        """The lease for a check asked for now, whenever its schedule says."""
-        now = now_ms()
-        dialect: Any = postgresql if self.db.dialect == "postgresql" else sqlite
-        st = MonitorStateRow
-        with self.db.write() as s:
-            s.execute(dialect.insert(st).values(endpoint=endpoint, last_check_ms=now,
-                      lease_until_ms=0, lease_owner="", last_alert_ms={})
-                      .on_conflict_do_nothing(index_elements=["endpoint"]))  # fmt: skip
-            won = s.execute(
-                update(st).where(st.endpoint == endpoint, st.lease_until_ms < now)
-                .values(lease_until_ms=now + LEASE_MS, lease_owner=self.owner)
-            ).rowcount  # type: ignore[attr-defined]  # fmt: skip
-        if not won:
-            raise Conflict(f"{endpoint} is being checked right now: try again in a moment")
 
     def _release(self, endpoint: str) -> None:
         st = MonitorStateRow
@@ -210,7 +196,8 @@ class Monitor:
         """Drift and performance of the endpoint over its monitor's window (defaults when it
         has none); alerts sent and retraining started as its spec says."""
         self.serving.spec(endpoint)  # 404 for an unknown endpoint
-        self._take(endpoint)
+        if not self._claim(endpoint, None):
+            raise Conflict(f"{endpoint} is being checked right now: try again in a moment")
         try:
             return self._check(endpoint)
         finally:

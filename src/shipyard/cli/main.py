@@ -14,6 +14,7 @@ from shipyard.cli import (
     evalsets,
     experiments,
     gateway,
+    guardrails,
     keys,
     ml,
     prompts,
@@ -40,7 +41,7 @@ def cli() -> None:
 
 for module in (
     server, demo, keys, audit, experiments, runs, registry, traces, stats, gateway, prompts,
-    evalsets, evals, rag, ml,
+    evalsets, evals, rag, ml, guardrails,
 ):  # fmt: skip
     cli.add_command(module.command)
 

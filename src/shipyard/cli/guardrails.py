@@ -1,0 +1,130 @@
+"""``shipyard guardrails``: run a policy's checks on texts, and score checks on labeled cases."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+from rich.table import Table
+
+from shipyard.cli.common import console, get_client, json_option, print_json
+from shipyard.core.errors import InvalidInput
+
+
+@click.group("guardrails")
+def command() -> None:
+    """Guardrails: PII, secrets, prompt injection, toxicity, topics, length and JSON checks."""
+
+
+def _texts(source: str) -> list[str]:
+    """Plain lines, or JSONL lines with a "text" field (from a file, or stdin with -)."""
+    if source == "-":
+        raw = sys.stdin.read()
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise InvalidInput(f"no such file: {path}")
+        raw = path.read_text(encoding="utf-8")
+    texts = []
+    for n, line in enumerate(raw.splitlines(), 1):
+        if not line.strip():
+            continue
+        if line.lstrip().startswith("{"):
+            try:
+                item = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                raise InvalidInput(f"line {n}: not JSON: {exc}") from None
+            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+                raise InvalidInput(f'line {n}: a JSON line needs a "text" field')
+            texts.append(item["text"])
+        else:
+            texts.append(line)
+    return texts
+
+
+def _policy(ctx: click.Context, name: str | None) -> Any:
+    from shipyard.guardrails.policy import DEFAULT, Policy, parse_spec
+    from shipyard.registry.schemas import Kind, with_article
+
+    if name is None:
+        return Policy(DEFAULT)
+    version = get_client(ctx).registry.resolve(name)
+    if version.kind != Kind.policy:
+        raise InvalidInput(f"{name} is {with_article(version.kind)}, not a policy")
+    return Policy(parse_spec(version.payload or {}), version.name, version.version)
+
+
+@command.command("check")
+@click.argument("source", default="-")
+@click.option(
+    "--policy",
+    "policy_name",
+    default=None,
+    help="A registered policy (NAME, NAME@LABEL); default: Shipyard's default policy.",
+)
+@click.option(
+    "--stage",
+    type=click.Choice(["pre_call", "post_call"]),
+    default="pre_call",
+    show_default=True,
+    help="Which of the policy's stages to run.",
+)
+@json_option
+@click.pass_context
+def check(ctx: click.Context, source: str, policy_name: str | None, stage: str,
+          as_json: bool) -> None:  # fmt: skip
+    """Check texts from SOURCE (a file, or - for stdin: plain lines or JSONL with "text").
+
+    Prints one verdict per text: the checks that fired, the entity types found with their
+    spans, the redacted text and the action taken (allow, flag, redact, block)."""
+    policy = _policy(ctx, policy_name)
+    for text in _texts(source):
+        outcome = policy.run(stage, text)
+        if as_json:
+            sys.stdout.write(orjson.dumps(outcome.as_json()).decode() + "\n")
+            continue
+        found = ", ".join(f"{f.type}@{f.start}-{f.end}" for c in outcome.checks if c.fired
+                          for f in c.findings)  # fmt: skip
+        console.print(
+            f"{outcome.action.upper():7} {outcome.text}" + (f"   [{found}]" if found else "")
+        )
+
+
+@command.command("eval")
+@click.option(
+    "--cases",
+    "cases_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Labeled JSONL cases (default: the shipped corpus).",
+)
+@json_option
+def evaluate_command(cases_path: Path | None, as_json: bool) -> None:
+    """Precision, recall and F1 of each check on labeled cases: for whole texts and for the
+    entities found, per entity type, and the false-positive rate on benign look-alikes."""
+    from shipyard.guardrails.evaluate import evaluate, load_cases, shipped_cases
+
+    cases = load_cases(cases_path or shipped_cases())
+    reports = evaluate(cases)
+    if as_json:
+        print_json({"cases": len(cases), "checks": [r.as_json() for r in reports]})
+        return
+    table = Table(title=f"{len(cases)} cases")
+    for col in ("check", "level", "precision", "recall", "F1", "TP", "FP", "FN", "benign FP"):
+        table.add_column(col, justify="left" if col in ("check", "level") else "right")
+
+    def row(check: str, level: str, s: dict[str, Any], benign: str = "") -> None:
+        cells = [f"{s[k]:.3f}" if s[k] is not None else "—" for k in ("precision", "recall", "f1")]
+        table.add_row(check, level, *cells, str(s["tp"]), str(s["fp"]), str(s["fn"]), benign)
+
+    for r in reports:
+        rate = f"{r.benign_fired}/{r.benign}" if r.benign else "—"
+        row(r.check, "texts", r.texts.scores(), rate)
+        if r.by_type:
+            row(r.check, "entities", r.entities.scores())
+            for kind, counts in sorted(r.by_type.items()):
+                row("", f"  {kind}", counts.scores())
+    console.print(table)

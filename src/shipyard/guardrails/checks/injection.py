@@ -1,0 +1,189 @@
+"""``injection``: prompt injection and jailbreak attempts, by heuristics over folded text.
+
+Families of phrasing, each with a weight: overriding instructions, persona jailbreaks
+("act as an unfiltered AI"), claimed authority ("developer mode enabled"), extracting the
+system prompt, fake turn delimiters (``<|im_start|>system``, ``[INST]``), smuggled encodings
+(base64 that decodes to an attack, invisible Unicode tag characters), refusal suppression,
+exfiltration through links, and notes addressed to the model inside documents. The score is the
+strongest family's weight, raised a little for each other family present, and lowered when the
+text discusses attacks rather than making one (a question about prompt injection that quotes
+one). Leetspeak and spacing tricks are undone before matching.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shipyard.guardrails.checks.base import CHECKS, Check, Finding, ScanContext
+from shipyard.guardrails.checks.normalize import deleet, fold, has_invisible, unchat
+
+
+class InjectionOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    threshold: float = Field(default=0.5, ge=0, le=1)
+
+
+_ANY = r"(?:all |any |the |your |my |these |those |every |of |previous |prior |above |earlier |preceding |initial |original |system |existing |former |safety |the above |)*"
+_RULES = (r"(?:instructions?|directions?|rules?|guidelines?|prompts?|context|constraints?|"
+          r"programming|directives?|orders?|guardrails?|restrictions?|polic(?:y|ies)|training|"
+          r"filters?|limitations?|safeguards?)")  # fmt: skip
+FAMILIES: list[tuple[str, float, re.Pattern[str]]] = [
+    (name, weight, re.compile(p)) for name, weight, p in (
+        ("override", 0.9, rf"\b(?:ignore|disregard|forget|skip|override|bypass|drop|abandon|"
+                          rf"neglect|discard|set aside|throw out)\s+{_ANY}{_RULES}"),
+        ("override", 0.75, r"\b(?:new|updated|revised|real|true|actual) (?:instructions?|rules|task|"
+                           r"orders?|directives?)\s*(?::|are|is|follow)"),
+        ("override", 0.6, r"\bfrom now on,? you (?:will|are|must|shall|should|have to)\b"),
+        ("override", 0.85, r"\bforget (?:about )?(?:everything|all|anything|what)(?: (?:you (?:were|have been|"
+                           r"got) told|i said|of that))? (?:above|before|previously|so far|earlier)\b"),
+        ("override", 0.7, r"\b(?:instead|rather),? (?:you (?:will|must|should) )?(?:only )?(?:follow|obey|do) "
+                          r"(?:my|these|the following)"),
+        ("persona", 0.9, r"\b(?:act|behave|respond|answer|pretend|roleplay|role-play|play)\s+(?:as|like)"
+                         r"\s+(?:an? |the )?(?:unfiltered|uncensored|unrestricted|jailbroken|evil|"
+                         r"unethical|amoral|rogue|unaligned|unbound|lawless)"),
+        ("persona", 0.9, r"\b(?:pretend|imagine|suppose|assume)\s+(?:that\s+)?you\s+(?:are|have|were)\s+"
+                         r"(?:no longer bound|free from|not bound|without|no)\b"),
+        ("persona", 0.85, r"\b(?:you are|you're|you will be|act as|pretend to be|become|called|named"
+                          r"|play) (?:now )?(?:a |an )?(?:dan|stan|dude|aim|mongo tom|evil ?bot)\b"),
+        ("persona", 0.85, r"\bdo anything now\b"),
+        ("persona", 0.9, r"\b(?:pretend|imagine|suppose)\s+(?:that\s+)?you(?:'re| are)\s+(?:now\s+)?(?:an? |the )?"
+                         r"(?:unfiltered|uncensored|unrestricted|jailbroken|evil|unethical|amoral|rogue|"
+                         r"unaligned|unbound|lawless)"),
+        ("persona", 0.7, r"\b(?:without|no|free of|free from)\s+(?:any\s+)?(?:ethical|moral|content|safety)"
+                         r"\s+(?:guidelines|restrictions|filters|limits|constraints|rules|boundaries)"),
+        ("persona", 0.8, r"\byou (?:are|have been) (?:now )?(?:freed|liberated|jailbroken|unchained|unlocked)"),
+        ("authority", 0.85, r"\b(?:developer|dev|debug|god|admin|maintenance|sudo|root|unrestricted|jailbreak)"
+                            r" mode (?:is (?:now )?on\b|(?:is )?(?:now )?(?:enabled|activated|engaged|unlocked))"),
+        ("authority", 0.8, r"\b(?:you are|you're) (?:now )?(?:in|running in|operating in) (?:developer|dev|debug|"
+                           r"god|admin|maintenance|sudo|unrestricted|jailbreak) mode"),
+        ("authority", 0.75, r"\bi am (?:your|the|an?) (?:developer|creator|administrator|admin|owner|"
+                            r"programmer|system operator|openai|anthropic)"),
+        ("authority", 0.85, r"\b(?:authorized|official|priority|emergency) (?:override|instruction|"
+                            r"command|update) (?:from|by) (?:openai|anthropic|the developers?|the admin"
+                            r"|your creators?|the system)"),
+        ("extraction", 0.85, r"\b(?:reveal|show|print|display|output|repeat|tell me|give me|share|leak|"
+                             r"dump|recite|spell out|write out|list|paste|what (?:is|are|was|were))\s+"
+                             r"(?:me\s+)?(?:all\s+)?(?:of\s+)?your\s+(?:full\s+|entire\s+|original\s+|"
+                             r"initial\s+|hidden\s+|secret\s+|exact\s+|complete\s+|system\s+)*"
+                             r"(?:system prompt|system message|instructions|initial prompt|prompt|"
+                             r"configuration|pre-?prompt|directives)"),
+        ("extraction", 0.85, r"\b(?:the|your)\s+(?:system prompt|system message|hidden (?:prompt|"
+                             r"instructions)|initial (?:prompt|instructions)|developer (?:prompt|"
+                             r"message))\b.{0,40}\b(?:verbatim|word for word|exactly|in full|"
+                             r"above|print|reveal|repeat|output|show)"),
+        ("extraction", 0.85, r"\b(?:reveal|show|print|display|output|repeat|leak|dump|recite)\s+(?:me\s+)?"
+                             r"the\s+(?:system prompt|system message|hidden (?:prompt|instructions)|"
+                             r"initial (?:prompt|instructions)|developer (?:prompt|message))"),
+        ("extraction", 0.8, r"\brepeat (?:the|all|everything|every word)(?: of)?(?: the)? (?:text|words|"
+                            r"content|lines|everything|messages?)? ?(?:above|before this|so far|"
+                            r"preceding)\b"),
+        ("extraction", 0.7, r"\bwhat (?:was|were|is) (?:written|said|the text) (?:above|before) (?:this|"
+                            r"my (?:message|question))"),
+        ("delimiter", 0.9, r"<\|?(?:im_start|im_end|system|endoftext|eot_id|start_header_id)\|?>"),
+        ("delimiter", 0.9, r"\[/?inst\]|<</?sys>>"),
+        ("delimiter", 0.6, r"(?:^|\n)\s*(?:#{2,}\s*)?(?:system|assistant|developer)\s*:\s*\S"),
+        ("delimiter", 0.8, r"\"role\"\s*:\s*\"(?:system|developer)\""),
+        ("delimiter", 0.65, r"\b(?:end of|ignore the) (?:user )?(?:input|prompt|document|context)\b.{0,40}"
+                            r"\b(?:new|real|system)\b"),
+        ("encoding", 0.85, r"\b(?:decode|decipher|translate|convert)\b.{0,40}\b(?:base64|rot13|rot-13|hex|"
+                           r"binary|morse|caesar)\b.{0,80}\b(?:follow|execute|do|run|obey|carry out|"
+                           r"comply|act on)"),
+        ("refusal", 0.7, r"\b(?:do not|don't|never|you can't|you cannot|you may not) (?:refuse|decline|"
+                         r"say (?:no|sorry|you can't|you cannot)|apologi[sz]e|add (?:any )?"
+                         r"(?:warnings?|disclaimers?))"),
+        ("refusal", 0.75, r"\b(?:must|will|shall) (?:answer|comply|respond|obey) (?:no matter what|"
+                          r"regardless|without (?:any )?(?:restrictions?|refusals?|warnings?|"
+                          r"censorship|question))"),
+        ("refusal", 0.7, r"\bwithout (?:ever )?(?:refusing|refusals?|declining|saying no|any refusals?)\b"),
+        ("refusal", 0.7, r"\b(?:start|begin) your (?:response|reply|answer) with ['\"]?(?:sure|absolutely|"
+                         r"of course|certainly|yes)"),
+        ("exfiltration", 0.85, r"!\[[^\]]*\]\(https?://[^)\s]*[?&][^)\s]*=\s*(?:\{|\$|%7b|\[)"),
+        ("exfiltration", 0.8, r"\b(?:send|post|forward|upload|exfiltrate|leak|email|transmit)\s+(?:the |all |"
+                              r"this |your |any |every )*(?:conversation|chat history|history|data|"
+                              r"secrets?|passwords?|api keys?|credentials|system prompt|prompt|user"
+                              r"(?:'s)? (?:data|info\w*|messages?))\b.{0,40}\b(?:to|at)\b.{0,40}"
+                              r"(?:https?://|www\.|@|\.com)"),
+        ("indirect", 0.8, r"\b(?:ai|assistant|chatbot|llm|language model|gpt|claude|model)s?\s+(?:reading|"
+                          r"processing|summari[sz]ing|parsing|analy[sz]ing) this\b"),
+        ("indirect", 0.75, r"\b(?:note|message|instruction|attention) (?:to|for) (?:the |any )?(?:ai|assistant|"
+                           r"model|llm|chatbot|language model)s?\b"),
+        ("indirect", 0.7, r"\bif you are an? (?:ai|llm|language model|assistant|chatbot)\b.{0,60}\b(?:ignore|"
+                          r"must|should|instead|do not|don't)\b"),
+    )
+]  # fmt: skip
+META = re.compile(r"\b(?:what is|what are|what's|explain|definition|example of|examples of|how do i (?:"
+                  r"defend|prevent|detect|protect|stop|block)|how to (?:defend|prevent|detect|"
+                  r"protect|mitigate|block)|is this an? (?:attack|injection)|classif|research|"
+                  r"paper|owasp|mitigat|red team|security training|prompt injection|jailbreak)")  # fmt: skip
+QUOTED = re.compile(r"[\"“'‘`]")
+B64 = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
+SPACED = re.compile(r"\b(?:\w[ .\-_*]){4,}\w\b")
+
+
+def _unspace(text: str) -> str:
+    """'i g n o r e' → 'ignore' (letters spaced out to slip past matching)."""
+    return SPACED.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group()), text)
+
+
+def _decoded(text: str) -> str:
+    out = []
+    for m in B64.finditer(text):
+        try:
+            raw = base64.b64decode(m.group(), validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        plain = raw.decode("utf-8", "ignore")
+        if plain and sum(c.isprintable() for c in plain) / len(plain) > 0.9:
+            out.append(plain)
+    return " ".join(out)
+
+
+def families(text: str) -> dict[str, float]:
+    """The strongest weight of each family found in the text; a match inside quotes in a text
+    that discusses attacks ("what is prompt injection? e.g. 'ignore ...'") counts less."""
+    folded = fold(text)
+    variants = {folded, _unspace(deleet(folded)), unchat(folded)}
+    if "=" in text or len(text) > 24:
+        extra = _decoded(text)
+        if extra:
+            variants.add(fold(extra))
+    found: dict[str, float] = {}
+    meta = META.search(folded) is not None
+    for variant in variants:
+        for name, weight, pattern in FAMILIES:
+            m = pattern.search(variant) if weight > found.get(name, 0.0) else None
+            if m is None:
+                continue
+            if meta and QUOTED.search(variant[max(0, m.start() - 3) : m.start() + 1]):
+                weight -= 0.45  # quoted as an example
+            found[name] = max(found.get(name, 0.0), weight)
+    if has_invisible(text) and any(0xE0000 <= ord(c) <= 0xE007F for c in text):
+        found["encoding"] = max(found.get("encoding", 0.0), 0.85)  # Unicode tag smuggling
+    return found
+
+
+def score(text: str) -> tuple[float, list[str]]:
+    found = families(text)
+    if not found:
+        return 0.0, []
+    best = max(found.values()) + 0.05 * (len(found) - 1)
+    return min(best, 0.99), sorted(found, key=lambda k: -found[k])
+
+
+@CHECKS.register
+class Injection(Check):
+    name = "injection"
+    Options = InjectionOptions
+
+    def scan(self, text: str, ctx: ScanContext) -> list[Finding]:
+        opts = self.options
+        assert isinstance(opts, InjectionOptions)
+        value, names = score(text)
+        if value < opts.threshold:
+            return []
+        return [Finding("PROMPT_INJECTION", 0, len(text), value, ",".join(names))]

@@ -1,0 +1,44 @@
+"""Text as attacks and insults are matched: Unicode compatibility forms folded (fullwidth and
+styled letters), invisible characters dropped, lower case, and optionally leetspeak undone."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+INVISIBLE = re.compile(
+    "[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\U000e0000-\U000e007f]"
+)
+CONFUSABLES = str.maketrans({"а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x",
+                             "і": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "ɡ": "g", "ο": "o", "ν": "v",
+                             "α": "a", "ε": "e", "ι": "i", "κ": "k", "τ": "t"})  # fmt: skip
+LEET = str.maketrans({"4": "a", "@": "a", "3": "e", "1": "i", "!": "i", "0": "o", "5": "s",
+                      "$": "s", "7": "t", "+": "t", "8": "b", "9": "g", "|": "l", "€": "e"})  # fmt: skip
+SPACES = re.compile(r"\s+")
+
+
+def has_invisible(text: str) -> bool:
+    return INVISIBLE.search(text) is not None
+
+
+def fold(text: str) -> str:
+    """NFKC, invisible characters removed, confusable letters mapped, lower case, one space."""
+    text = unicodedata.normalize("NFKC", text)
+    text = INVISIBLE.sub("", text).translate(CONFUSABLES).lower()
+    return SPACES.sub(" ", text)
+
+
+CHAT = [(re.compile(p), r) for p, r in ((r"\bur\b", "your"), (r"\byr\b", "your"), (r"\bu\b", "you"),
+                                         (r"\bn\b", "and"), (r"\bpls\b|\bplz\b", "please"),
+                                         (r"\bprev\b", "previous"), (r"\binstrux\b", "instructions"))]  # fmt: skip
+
+
+def deleet(text: str) -> str:
+    return text.translate(LEET)
+
+
+def unchat(text: str) -> str:
+    """Chat spelling back to words ("ignore ur prev instructions")."""
+    for pattern, word in CHAT:
+        text = pattern.sub(word, text)
+    return text

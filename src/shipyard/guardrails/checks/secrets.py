@@ -1,0 +1,164 @@
+"""``secrets``: credentials in text — well-known token formats (by prefix and shape), private
+keys, JWTs, passwords in assignments or URLs, and long high-entropy tokens.
+
+Each format has a literal hint (``ghp_``, ``AKIA``, ``-----BEGIN``...): its pattern runs only
+when the hint is in the text, so a clean text costs a few substring searches.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field
+
+from shipyard.guardrails.checks.base import CHECKS, Check, Finding, ScanContext, dedupe
+
+
+class SecretsOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    entropy: bool = Field(default=True, description="also report high-entropy tokens")
+    min_score: float = Field(default=0.5, ge=0, le=1)
+    allow: list[str] = Field(default_factory=list, description="values never reported")
+
+
+# (type, hints, pattern, score); the whole match is the secret unless the pattern has a group.
+FORMATS: list[tuple[str, tuple[str, ...], re.Pattern[str], float]] = [
+    (t, h, re.compile(p), s) for t, h, p, s in (
+        ("AWS_ACCESS_KEY", ("AKIA", "ASIA", "ABIA", "ACCA"), r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}", 0.9),
+        ("AWS_SECRET_KEY", ("aws", "AWS", "Aws"),
+         r"(?i)aws.{0,24}?(?:secret|key|token).{0,24}?[=:\s]['\"]?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])", 0.9),
+        ("GITHUB_TOKEN", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), r"gh[pousr]_[A-Za-z0-9]{36,251}", 0.95),
+        ("GITHUB_TOKEN", ("github_pat_",), r"github_pat_\w{82}", 0.95),
+        ("GITLAB_TOKEN", ("glpat-", "gldt-", "glrt-", "glft-", "glsoat-", "glcbt-", "glptt-"),
+         r"gl(?:pat|dt|rt|ft|soat|cbt|ptt)-[\w-]{20,300}(?:\.[0-9a-z]{9})?", 0.95),
+        ("SLACK_TOKEN", ("xox",), r"xox[abposre]-(?:\d+-)+[A-Za-z0-9-]{8,}", 0.95),
+        ("SLACK_TOKEN", ("xapp-",), r"xapp-\d-[A-Z0-9]+-\d+-[a-z0-9]+", 0.95),
+        ("SLACK_WEBHOOK", ("hooks.slack.com",),
+         r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_]{20,}", 0.95),
+        ("STRIPE_KEY", ("sk_", "rk_"), r"[sr]k_(?:live|test|prod)_[A-Za-z0-9]{10,128}", 0.95),
+        ("STRIPE_KEY", ("whsec_",), r"whsec_[A-Za-z0-9]{24,}", 0.9),
+        ("ANTHROPIC_KEY", ("sk-ant-",), r"sk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_-]{80,100}", 0.97),
+        ("OPENAI_KEY", ("T3BlbkFJ",), r"sk-(?:[a-z]+-)?[A-Za-z0-9_-]{16,}T3BlbkFJ[A-Za-z0-9_-]{16,}", 0.97),
+        ("API_KEY", ("sk-",), r"sk-(?:[a-z]+-)?[A-Za-z0-9_-]{32,}", 0.8),
+        ("GOOGLE_API_KEY", ("AIza",), r"AIza[0-9A-Za-z_-]{35}", 0.95),
+        ("GOOGLE_OAUTH_SECRET", ("GOCSPX-",), r"GOCSPX-[0-9A-Za-z_-]{28}", 0.95),
+        ("GOOGLE_OAUTH_TOKEN", ("ya29.",), r"ya29\.[0-9A-Za-z_-]{20,}", 0.9),
+        ("TWILIO_KEY", ("SK",), r"SK[0-9a-f]{32}", 0.7),
+        ("SENDGRID_KEY", ("SG.",), r"SG\.[\w-]{22}\.[\w-]{43}", 0.95),
+        ("NPM_TOKEN", ("npm_",), r"npm_[A-Za-z0-9]{36}", 0.95),
+        ("PYPI_TOKEN", ("pypi-",), r"pypi-AgE[A-Za-z0-9_-]{50,}", 0.97),
+        ("HUGGINGFACE_TOKEN", ("hf_",), r"hf_[A-Za-z]{34}", 0.9),
+        ("AZURE_STORAGE_KEY", ("AccountKey=",), r"AccountKey=([A-Za-z0-9+/]{86}==)", 0.95),
+        ("AZURE_CLIENT_SECRET", ("Q~",), r"[A-Za-z0-9_~.-]{3}\dQ~[A-Za-z0-9_~.-]{31,34}", 0.85),
+        ("DIGITALOCEAN_TOKEN", ("_v1_",), r"do[por]_v1_[a-f0-9]{64}", 0.95),
+        ("SHOPIFY_TOKEN", ("shp",), r"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}", 0.95),
+        ("MAILGUN_KEY", ("key-",), r"key-[0-9a-f]{32}", 0.8),
+        ("DISCORD_TOKEN", (".",), r"[MNO][\w-]{23,27}\.[\w-]{6}\.[\w-]{27,38}", 0.8),
+        ("TELEGRAM_TOKEN", (":AA",), r"\d{8,10}:AA[\w-]{33}", 0.9),
+        ("SQUARE_TOKEN", ("sq0",), r"sq0(?:atp|csp)-[\w-]{22,43}", 0.95),
+        ("HEROKU_KEY", ("HRKU-",), r"HRKU-AA[\w-]{58}", 0.95),
+        ("PRIVATE_KEY", ("PRIVATE KEY",),
+         r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]{0,8000}?-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----)?", 0.99),
+        ("PRIVATE_KEY", ("PuTTY-User-Key-File",), r"PuTTY-User-Key-File-\d: [^\n]+", 0.95),
+        ("URL_PASSWORD", ("://",), r"[a-z][a-z0-9+.-]{1,15}://[^\s:/@'\"]{1,64}:([^\s:/@'\"]{3,128})@[\w.-]+", 0.85),
+        ("PASSWORD", ("ass", "ASS", "wd", "WD", "ecret", "ECRET", "oken", "OKEN", "ey", "EY"),
+         r"(?i)\b(?:password|passwd|pwd|passcode|secret|api[_-]?key|access[_-]?key|access[_-]?token|"
+         r"auth[_-]?token|token|client[_-]?secret|private[_-]?key|db[_-]?pass)\b['\"]?\s*(?:[:=]|=>)\s*['\"]?"
+         r"([^\s'\",;]{6,128})", 0.8),
+        ("PASSWORD", ("ass",), r"(?i)\b(?:my|the)\s+password\s+(?:is|was|=)\s*:?\s*['\"]?([^\s'\",;]{4,64})", 0.8),
+    )
+]  # fmt: skip
+JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
+TOKEN = re.compile(r"[A-Za-z0-9+/_=-]{20,}")
+HEX = re.compile(r"[0-9a-fA-F]+")
+UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+KEYWORD = re.compile(r"(?i)(?:secret|token|key|passw|pwd|credential|auth|bearer|api)")
+PLACEHOLDER = re.compile(
+    r"(?i)(?:x{6,}|\*{4,}|<[^>]*>|\$\{[^}]*\}|example|your[_-]|placeholder|dummy|changeme)"
+)
+
+
+def entropy(s: str) -> float:
+    n = len(s)
+    return -sum(c / n * math.log2(c / n) for c in Counter(s).values())
+
+
+def _jwt(text: str) -> Iterator[Finding]:
+    if "eyJ" not in text:
+        return
+    for m in JWT.finditer(text):
+        head = m.group().split(".")[0]
+        try:
+            header = orjson.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+        except (binascii.Error, ValueError, orjson.JSONDecodeError):
+            continue
+        if isinstance(header, dict) and ("alg" in header or "typ" in header):
+            yield Finding("JWT", m.start(), m.end(), 0.9)
+
+
+def _encoded_text(s: str) -> bool:
+    try:
+        raw = base64.b64decode(s + "=" * (-len(s) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    plain = raw.decode("ascii", "ignore")
+    return len(plain) == len(raw) and " " in plain and all(c.isprintable() for c in plain)
+
+
+def _high_entropy(text: str) -> Iterator[Finding]:
+    for m in TOKEN.finditer(text):
+        s = m.group().strip("=")
+        if len(s) < 20 or s.isalpha() or s.isdigit() or UUID.fullmatch(s):
+            continue
+        before = text[max(0, m.start() - 40) : m.start()]
+        if before.endswith(("base64,", "sha256-", "sha512-", "sha384-")) or (
+            "/" in s.strip("/")[1:-1] and s.count("/") > 2
+        ):
+            continue  # data URIs, integrity hashes, paths
+        cued = KEYWORD.search(before) is not None
+        if _encoded_text(s):
+            continue  # base64 of plain words is an encoding, not a secret
+        if HEX.fullmatch(s):
+            if cued and entropy(s) > 3.0:  # hashes and commit ids only next to a keyword
+                yield Finding("HIGH_ENTROPY_TOKEN", m.start(), m.end(), 0.7)
+            continue
+        if not any(c.isdigit() for c in s) or not any(c.isupper() for c in s):
+            continue
+        limit = 4.0 if len(s) >= 32 else 3.7
+        if entropy(s) > limit - (0.3 if cued else 0.0):
+            yield Finding("HIGH_ENTROPY_TOKEN", m.start(), m.end(), 0.75 if cued else 0.6)
+
+
+@CHECKS.register
+class Secrets(Check):
+    name = "secrets"
+    Options = SecretsOptions
+    redacts = True
+
+    def scan(self, text: str, ctx: ScanContext) -> list[Finding]:
+        opts = self.options
+        assert isinstance(opts, SecretsOptions)
+        found: list[Finding] = []
+        for kind, hints, pattern, score in FORMATS:
+            if not any(h in text for h in hints):
+                continue
+            for m in pattern.finditer(text):
+                start, end = (m.start(1), m.end(1)) if pattern.groups else (m.start(), m.end())
+                value = text[start:end]
+                if PLACEHOLDER.search(value):
+                    continue
+                found.append(Finding(kind, start, end, score + 0.001))  # formats beat entropy
+        found.extend(_jwt(text))
+        if opts.entropy:
+            found.extend(_high_entropy(text))
+        found = [f for f in found if f.score >= opts.min_score]
+        if opts.allow:
+            found = [f for f in found if text[f.start : f.end] not in set(opts.allow)]
+        return dedupe(found)

@@ -270,8 +270,20 @@ class GatewayConfig:
         return RouteInfo(name=name, version=version.version, alias=DEFAULT_ALIAS,
                          config=config), changed  # fmt: skip
 
+    def _check_policy(self, route: str, ref: str) -> None:
+        from shipyard.guardrails.policy import Policy, parse_spec
+
+        policy, _, alias = ref.partition("@")
+        try:
+            version = self.registry.fetch(policy, Kind.policy, alias=alias or DEFAULT_ALIAS)
+        except ShipyardError as exc:
+            raise InvalidInput(f"route {route!r}: policy {ref!r}: {exc.message}") from None
+        Policy(parse_spec(version.payload or {}))  # its checks build
+
     def _check_route(self, name: str, config: RouteConfig) -> None:
         check_name(name)
+        if config.policy:
+            self._check_policy(name, config.policy)
         for spec in config.guardrails:
             try:
                 build_hook(spec.name, spec.options)

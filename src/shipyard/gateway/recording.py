@@ -244,9 +244,30 @@ class Recorder:
                 "shipyard.guardrail.detail": jsonable(verdict.detail) if verdict.detail else None,
                 "shipyard.guardrail.latency_ms": (stop - start) * 1000,
             }
-            out.append(self._span(caller, f"guardrail {name} ({stage})", start, stop,
-                                  hook_attrs, parent_id=main.span_id))  # fmt: skip
+            hook_span = self._span(caller, f"guardrail {name} ({stage})", start, stop,
+                                   hook_attrs, parent_id=main.span_id)  # fmt: skip
+            out.append(hook_span)
+            out.extend(self._check_spans(caller, stage, start, stop, verdict, hook_span.span_id))
         return out
+
+    def _check_spans(self, caller: Any, stage: str, start: float, stop: float, verdict: Any,
+                     parent: str) -> list[SpanRecord]:  # fmt: skip
+        """One span per check a policy ran: its verdict, score, entity types and latency."""
+        spans = []
+        for c in (
+            (verdict.detail or {}).get("checks", []) if isinstance(verdict.detail, dict) else []
+        ):
+            attrs = {
+                "shipyard.span.kind": "guardrail", "shipyard.guardrail.name": c["check"],
+                "shipyard.guardrail.stage": stage, "shipyard.guardrail.verdict": c["action"],
+                "shipyard.guardrail.score": c["score"],
+                "shipyard.guardrail.entities": ",".join(c["entities"]) or None,
+                "shipyard.guardrail.latency_ms": c["ms"],
+            }  # fmt: skip
+            end = min(stop, start + c["ms"] / 1000)
+            spans.append(self._span(caller, f"guardrail {c['check']}", start, end, attrs,
+                                    parent_id=parent))  # fmt: skip
+        return spans
 
     def _usage_row(self, f: _Finished) -> UsageRecord:
         st, caller, target, gen = f.st, f.st.caller, f.st.target, f.gen

@@ -60,6 +60,8 @@ from shipyard.gateway.schemas import (
 from shipyard.gateway.semantic import SemanticCache
 from shipyard.gateway.streaming import StreamRun
 from shipyard.gateway.telemetry import Caller
+from shipyard.registry.follow import AliasFollower
+from shipyard.registry.schemas import DEFAULT_ALIAS, Kind
 from shipyard.registry.service import RegistryService
 from shipyard.store.db import Database
 from shipyard.tracing.service import TracingService
@@ -111,7 +113,8 @@ class GatewayService:
         self._refresh_lock = threading.Lock()
         self._spend_synced = 0.0
         self._providers: dict[str, tuple[tuple[str, int], Provider]] = {}
-        self._hooks: dict[tuple[str, int | None], list[Hook]] = {}
+        self._hooks: dict[tuple[str, int | None, int | None], list[Hook]] = {}
+        self._policies = AliasFollower(registry, settings.ml.ml_alias_ttl_s)
 
     # -- configuration snapshot ---------------------------------------------------------------
 
@@ -226,7 +229,8 @@ class GatewayService:
         return instance
 
     def hooks(self, route: Resolved) -> list[Hook]:
-        key = (route.name, route.version)
+        policy = self._policy_version(route.config.policy)
+        key = (route.name, route.version, policy.version if policy else None)
         found = self._hooks.get(key)
         if found is None:
             found = []
@@ -234,8 +238,21 @@ class GatewayService:
             if limits.max_input_tokens is not None or limits.max_output_tokens is not None:
                 found.append(build_hook("token_limits", limits.model_dump()))
             found.extend(build_hook(h.name, h.options) for h in route.config.guardrails)
+            if policy is not None:
+                from shipyard.guardrails.hook import PolicyHook
+                from shipyard.guardrails.policy import Policy, parse_spec
+
+                spec = parse_spec(policy.payload or {})
+                found.append(PolicyHook(Policy(spec, policy.name, policy.version)))
             self._hooks[key] = found
         return found
+
+    def _policy_version(self, ref: str | None) -> Any:
+        """The version of a route's policy behind its label (``production`` unless named)."""
+        if not ref:
+            return None
+        name, _, alias = ref.partition("@")
+        return self._policies.fetch(name, Kind.policy, alias or DEFAULT_ALIAS)
 
     # -- limits -------------------------------------------------------------------------------
 

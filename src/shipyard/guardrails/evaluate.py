@@ -30,10 +30,15 @@ BENIGN = "benign"
 
 
 def shipped_cases() -> Path:
-    return Path(str(files("shipyard.guardrails").joinpath("data/cases.jsonl")))
+    """The shipped corpus: ``core.jsonl`` (written with the checks) and ``review.jsonl``
+    (written apart from them, then used to find what they missed)."""
+    return Path(str(files("shipyard.guardrails").joinpath("data/corpus")))
 
 
 def load_cases(path: Path) -> list[dict[str, Any]]:
+    """Cases from a JSONL file, or from every ``*.jsonl`` file of a folder."""
+    if path.is_dir():
+        return [c for f in sorted(path.glob("*.jsonl")) for c in load_cases(f)]
     if not path.is_file():
         raise InvalidInput(f"no cases file at {path}")
     cases = []

@@ -28,14 +28,32 @@ class InjectionOptions(BaseModel):
     threshold: float = Field(default=0.5, ge=0, le=1)
 
 
-_ANY = r"(?:all |any |the |your |my |these |those |every |of |previous |prior |above |earlier |preceding |initial |original |system |existing |former |safety |the above |)*"
+_ANY = r"(?:all |any |the |your |my |these |those |every |of |previous |prior |above |earlier |preceding |initial |original |system |existing |former |safety |the above |content |usual |normal |standard |evaluation |screening |moderation |current |old |)*"
 _RULES = (r"(?:instructions?|directions?|rules?|guidelines?|prompts?|context|constraints?|"
           r"programming|directives?|orders?|guardrails?|restrictions?|polic(?:y|ies)|training|"
-          r"filters?|limitations?|safeguards?)")  # fmt: skip
+          r"filters?|limitations?|safeguards?|criteria|ethics|morals)")  # fmt: skip
+_MULTI = (  # "ignore/forget the previous instructions" and "system prompt" in other languages
+    r"ignorier\w* (?:alle |die |deine )?(?:vorherigen |bisherigen |obigen )?(?:anweisungen|regeln|instruktionen)|"
+    r"vergiss (?:alle |die |deine )?(?:vorherigen |bisherigen )?(?:anweisungen|regeln)|"
+    r"ignore[zrs]? (?:toutes? )?(?:les |tes |vos )?(?:instructions|règles|consignes)(?: précédentes| antérieures)?|"
+    r"oublie[zrs]? (?:toutes? )?(?:les |tes |vos )?(?:instructions|règles|consignes)|"
+    r"ignora(?:r|d)? (?:todas |tutte )?(?:las |le |as )?(?:instrucciones|reglas|istruzioni|regole|instruções)|"
+    r"olvida(?:r|d)? (?:todas )?(?:las )?(?:instrucciones|reglas)|dimentica (?:tutte )?(?:le )?istruzioni|"
+    r"negeer (?:alle )?(?:vorige |eerdere )?instructies|"
+    r"(?:以前|前|上記|これまで)の指示を(?:すべて|全て)?無視|指示を(?:すべて|全て)?無視|"
+    r"忽略(?:之前|以前|上面|先前|所有)(?:的)?(?:所有)?(?:指令|指示|说明)"
+)
+_SYSTEM_PROMPT_WORDS = r"(?:systemprompt|system-prompt|prompt système|prompt del sistema|prompt do sistema|システムプロンプト|系统提示)"
 FAMILIES: list[tuple[str, float, re.Pattern[str]]] = [
     (name, weight, re.compile(p)) for name, weight, p in (
         ("override", 0.9, rf"\b(?:ignore|disregard|forget|skip|override|bypass|drop|abandon|"
                           rf"neglect|discard|set aside|throw out)\s+{_ANY}{_RULES}"),
+        ("override", 0.9, _MULTI),
+        ("extraction", 0.8, _SYSTEM_PROMPT_WORDS),
+        ("override", 0.85, r"\b(?:prior|previous|earlier|above|all|old|original|existing|current|your|the) "
+                           r"(?:safety |content )?(?:rules|instructions|guidelines|polic(?:y|ies)|restrictions|directives)"
+                           r"(?: (?:are|is|have been|were))? (?:now |hereby )?(?:void|deprecated|cancell?ed|revoked|"
+                           r"suspended|lifted|disabled|no longer (?:apply|valid|in effect)|null and void|obsolete)"),
         ("override", 0.75, r"\b(?:new|updated|revised|real|true|actual) (?:instructions?|rules|task|"
                            r"orders?|directives?)\s*(?::|are|is|follow)"),
         ("override", 0.6, r"\bfrom now on,? you (?:will|are|must|shall|should|have to)\b"),
@@ -57,13 +75,31 @@ FAMILIES: list[tuple[str, float, re.Pattern[str]]] = [
         ("persona", 0.7, r"\b(?:without|no|free of|free from)\s+(?:any\s+)?(?:ethical|moral|content|safety)"
                          r"\s+(?:guidelines|restrictions|filters|limits|constraints|rules|boundaries)"),
         ("persona", 0.8, r"\byou (?:are|have been) (?:now )?(?:freed|liberated|jailbroken|unchained|unlocked)"),
+        ("persona", 0.8, r"\byou(?:'re| are) now (?:in )?(?:opposite|evil|chaos|unfiltered|unrestricted|jailbreak|god|"
+                         r"dark|shadow|anarchy|rebel) mode"),
+        ("persona", 0.75, r"\b(?:stop|quit) being an? (?:ai|assistant|language model|chatbot|helpful assistant)"),
+        ("persona", 0.8, r"\bno (?:rules|ethics|filters?|morals|limits|restrictions|boundaries),? (?:and |or )?no "
+                         r"(?:rules|ethics|filters?|morals|limits|restrictions|boundaries)"),
+        ("persona", 0.85, r"\b(?:safety|content) (?:filters?|polic(?:y|ies)|moderation|guardrails?) (?:is |are |has been |have been )?"
+                          r"(?:now )?(?:switched |turned )?(?:off|disabled|removed|deactivated|down)"),
+        ("persona", 0.75, r"\bif you (?:had|have) no (?:content polic(?:y|ies)|restrictions|rules|filters?|guidelines)"),
+        ("persona", 0.8, r"\b(?:unfiltered|uncensored|unrestricted|jailbroken|unaligned) (?:version|mode|self|ai|"
+                         r"assistant|model|persona|twin)"),
+        ("persona", 0.75, r"\b(?:act|pretend|roleplay|play) as my (?:late |dead |deceased )?(?:grandmother|grandma|granny|"
+                          r"grandfather|grandpa)\b.{0,120}\b(?:keys?|passwords?|codes?|recipe for|napalm|serial)"),
         ("authority", 0.85, r"\b(?:developer|dev|debug|god|admin|maintenance|sudo|root|unrestricted|jailbreak)"
                             r" mode (?:is (?:now )?on\b|(?:is )?(?:now )?(?:enabled|activated|engaged|unlocked))"),
         ("authority", 0.8, r"\b(?:you are|you're) (?:now )?(?:in|running in|operating in) (?:developer|dev|debug|"
                            r"god|admin|maintenance|sudo|unrestricted|jailbreak) mode"),
         ("authority", 0.75, r"\bi am (?:your|the|an?) (?:developer|creator|administrator|admin|owner|"
                             r"programmer|system operator|openai|anthropic)"),
-        ("authority", 0.85, r"\b(?:authorized|official|priority|emergency) (?:override|instruction|"
+        ("authority", 0.85, r"\b(?:new|updated|special) system (?:message|prompt|instructions?|notice)s? from (?:your |the )?"
+                            r"(?:provider|developers?|creators?|openai|anthropic|admins?|operators?)"),
+        ("authority", 0.8, r"\bauthori[sz]ed (?:test|request|audit|exercise) (?:by|from) (?:your |the )?(?:developers|creators|"
+                           r"admins?|providers?|security team)"),
+        ("authority", 0.7, r"\[(?:developer|system|admin|root)\]"),
+        ("authority", 0.8, r"\bpriority override\b"),
+        ("authority", 0.85, r"\b(?:authorized|authorised|official|priority|emergency) (?:override|instruction|"
                             r"command|update) (?:from|by) (?:openai|anthropic|the developers?|the admin"
                             r"|your creators?|the system)"),
         ("extraction", 0.85, r"\b(?:reveal|show|print|display|output|repeat|tell me|give me|share|leak|"
@@ -82,14 +118,26 @@ FAMILIES: list[tuple[str, float, re.Pattern[str]]] = [
         ("extraction", 0.8, r"\brepeat (?:the|all|everything|every word)(?: of)?(?: the)? (?:text|words|"
                             r"content|lines|everything|messages?)? ?(?:above|before this|so far|"
                             r"preceding)\b"),
+        ("extraction", 0.8, r"\b(?:what|which) (?:exact )?(?:instructions|rules|directives) (?:were you|have you been|did you)"
+                            r" (?:given|told|receive|get)"),
+        ("extraction", 0.8, r"\b(?:hidden|secret|confidential|original|initial|system) (?:instructions|rules|prompt)"
+                            r" (?:i was|you were|i've been|you've been|i have been|you have been) given"),
+        ("extraction", 0.8, r"\b(?:contents?|everything) (?:of|in) (?:your|its|the) (?:context window|context|system prompt|"
+                            r"instructions)"),
         ("extraction", 0.7, r"\bwhat (?:was|were|is) (?:written|said|the text) (?:above|before) (?:this|"
                             r"my (?:message|question))"),
         ("delimiter", 0.9, r"<\|?(?:im_start|im_end|system|endoftext|eot_id|start_header_id)\|?>"),
         ("delimiter", 0.9, r"\[/?inst\]|<</?sys>>"),
-        ("delimiter", 0.6, r"(?:^|\n)\s*(?:#{2,}\s*)?(?:system|assistant|developer)\s*:\s*\S"),
+        ("delimiter", 0.6, r"(?:^|\n|\\n)\s*(?:#{2,}\s*)?(?:system|assistant|developer)\s*:\s*\S"),
+        ("delimiter", 0.7, r"#{2,}\s*(?:instruction|response|system)\s*:"),
         ("delimiter", 0.8, r"\"role\"\s*:\s*\"(?:system|developer)\""),
         ("delimiter", 0.65, r"\b(?:end of|ignore the) (?:user )?(?:input|prompt|document|context)\b.{0,40}"
                             r"\b(?:new|real|system)\b"),
+        ("encoding", 0.85, r"\b(?:execute|run|follow|obey|carry out|do|perform) (?:the |this )?(?:hex|base64|rot13|binary|"
+                           r"encoded|hex-encoded|base64-encoded|obfuscated)(?:[- ]encoded)? (?:instruction|command|text|"
+                           r"string|message|payload)"),
+        ("encoding", 0.8, r"\b(?:carry out|execute|follow|run|do|perform) (?:the )?(?:instruction|command|text|request)s? "
+                          r"[a-z] ?\+ ?[a-z](?: ?\+ ?[a-z])*\b"),
         ("encoding", 0.85, r"\b(?:decode|decipher|translate|convert)\b.{0,40}\b(?:base64|rot13|rot-13|hex|"
                            r"binary|morse|caesar)\b.{0,80}\b(?:follow|execute|do|run|obey|carry out|"
                            r"comply|act on)"),
@@ -103,6 +151,11 @@ FAMILIES: list[tuple[str, float, re.Pattern[str]]] = [
         ("refusal", 0.7, r"\b(?:start|begin) your (?:response|reply|answer) with ['\"]?(?:sure|absolutely|"
                          r"of course|certainly|yes)"),
         ("exfiltration", 0.85, r"!\[[^\]]*\]\(https?://[^)\s]*[?&][^)\s]*=\s*(?:\{|\$|%7b|\[)"),
+        ("exfiltration", 0.8, r"\]\(https?://[^)\s]*[?&][^)\s=]*=(?:[a-z_]{4,}_here|[a-z_]*summary[a-z_]*|\))"),
+        ("exfiltration", 0.8, r"\b(?:put|append|include|embed|add|encode)\b.{0,40}\b(?:conversation|chat history|"
+                              r"whole chat|our chat|summary|history|api keys?|tokens?|secrets?|passwords?|credentials)"
+                              r"\b.{0,60}\b(?:link|url|image|query|parameter|\?[a-z]+=)"),
+        ("exfiltration", 0.8, r"\bappend\b.{0,40}\b(?:api keys?|tokens?|secrets?|passwords?|credentials)"),
         ("exfiltration", 0.8, r"\b(?:send|post|forward|upload|exfiltrate|leak|email|transmit)\s+(?:the |all |"
                               r"this |your |any |every )*(?:conversation|chat history|history|data|"
                               r"secrets?|passwords?|api keys?|credentials|system prompt|prompt|user"
@@ -112,6 +165,10 @@ FAMILIES: list[tuple[str, float, re.Pattern[str]]] = [
                           r"processing|summari[sz]ing|parsing|analy[sz]ing) this\b"),
         ("indirect", 0.75, r"\b(?:note|message|instruction|attention) (?:to|for) (?:the |any )?(?:ai|assistant|"
                            r"model|llm|chatbot|language model)s?\b"),
+        ("indirect", 0.75, r"\b(?:for|to) (?:all |any )?(?:ai|llm) (?:agents?|assistants?|models?|systems?|tools?|"
+                           r"crawlers?|screeners?)\b"),
+        ("indirect", 0.75, r"\b(?:ai|llm|assistant|chatbot|gpt)(?: [a-z]+){0,2}\s*:\s*(?:ignore|when|before|you must|always|"
+                           r"do not|don't|disregard|tell|rank|describe|forward|send|call|instead)\b"),
         ("indirect", 0.7, r"\bif you are an? (?:ai|llm|language model|assistant|chatbot)\b.{0,60}\b(?:ignore|"
                           r"must|should|instead|do not|don't)\b"),
     )
@@ -130,8 +187,30 @@ def _unspace(text: str) -> str:
     return SPACED.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group()), text)
 
 
+HEXBLOB = re.compile(r"\b(?:[0-9a-fA-F]{2}){12,}\b")
+MASKED = re.compile(r"\b\w*[*#%]\w*[*#%]?\w*\b")
+KEYWORDS = ("ignore", "previous", "prior", "instructions", "instruction", "rules", "system",
+            "prompt", "disregard", "forget", "bypass", "reveal", "restrictions", "filter",
+            "jailbreak", "override", "secrets", "password")  # fmt: skip
+
+
+def _unmask(text: str) -> str:
+    """'ign*re all prev*ous instruct*ons' → 'ignore all previous instructions'."""
+
+    def fix(m: re.Match[str]) -> str:
+        word = m.group()
+        pattern = re.compile("^" + "".join("." if c in "*#%" else re.escape(c) for c in word) + "$")
+        return next((k for k in KEYWORDS if len(k) == len(word) and pattern.match(k)), word)
+
+    return MASKED.sub(fix, text) if any(c in text for c in "*#%") else text
+
+
 def _decoded(text: str) -> str:
     out = []
+    for m in HEXBLOB.finditer(text):
+        plain = bytes.fromhex(m.group()).decode("utf-8", "ignore")
+        if plain and sum(c.isprintable() for c in plain) / len(plain) > 0.9:
+            out.append(plain)
     for m in B64.finditer(text):
         try:
             raw = base64.b64decode(m.group(), validate=True)
@@ -147,7 +226,7 @@ def families(text: str) -> dict[str, float]:
     """The strongest weight of each family found in the text; a match inside quotes in a text
     that discusses attacks ("what is prompt injection? e.g. 'ignore ...'") counts less."""
     folded = fold(text)
-    variants = {folded, _unspace(deleet(folded)), unchat(folded)}
+    variants = {folded, _unspace(deleet(folded)), unchat(folded), _unmask(folded)}
     if "=" in text or len(text) > 24:
         extra = _decoded(text)
         if extra:

@@ -33,8 +33,13 @@ CHAT = [(re.compile(p), r) for p, r in ((r"\bur\b", "your"), (r"\byr\b", "your")
                                          (r"\bprev\b", "previous"), (r"\binstrux\b", "instructions"))]  # fmt: skip
 
 
+TOKEN = re.compile(r"[\w@$!|+€]+")
+
+
 def deleet(text: str) -> str:
-    return text.translate(LEET)
+    """Leetspeak undone in words that have a letter ('sh1t', '@ss'); numbers stay numbers."""
+    return TOKEN.sub(lambda m: m.group().translate(LEET) if any(c.isalpha() for c in m.group())
+                     else m.group(), text)  # fmt: skip
 
 
 def unchat(text: str) -> str:

@@ -63,6 +63,9 @@ def _emails(text: str) -> Iterator[Finding]:
     if "@" not in text:
         return
     for m in EMAIL.finditer(text):
+        token_start = max(text.rfind(" ", 0, m.start()), text.rfind("\n", 0, m.start())) + 1
+        if "://" in text[token_start : m.start()]:
+            continue  # user:password@host in a URL
         if _edges(text, m.start(), m.end(), ".+-:/", "-"):
             yield Finding("EMAIL_ADDRESS", m.start(), m.end(), 0.95)
 
@@ -75,12 +78,13 @@ SHAPES = (
     (re.compile(r"(?:1[ .\-])?(?:\(\d{3}\)[ .\-]?|\d{3}[.\- ])\d{3}[.\- ]\d{4}"), 0.8),
     (re.compile(r"0[1-9]\d{0,3}(?:[ .\-/]\d{2,8}){1,4}"), 0.6),  # 030 12345678, 01 23 45 67 89
     (re.compile(r"\d{10,12}"), 0.0),  # a bare run of digits: a phone only after a cue
+    (re.compile(r"\d{3,5}[ .\-]\d{3,5}(?:[ .\-]\d{2,5})?"), 0.0),  # 98201 55734: after a cue
 )
 PHONE_CUE = re.compile(r"(?i)\b(?:phone|tel|telephone|mobile|cell|call|text|whatsapp|fax|"
-                       r"reach|contact|number|ring|dial|landline|handy|telefon)\b")  # fmt: skip
+                       r"reach|contact|ring|dial|landline|handy|telefon|tél|móvil|cellulare)\b")  # fmt: skip
 NOT_PHONE = re.compile(r"(?i)\b(?:order|invoice|tracking|ticket|ref|reference|case|account|"
                        r"acct|customer|serial|part|sku|model|item|po|isbn|id|no\.|#)(?:\s+(?:number|"
-                       r"no\.?|nr\.?|num|#|id))?\W{0,4}$")  # fmt: skip
+                       r"no\.?|nr\.?|num|#|id))?(?:\s+(?:is|was|=))?\W{0,4}$")  # fmt: skip
 GROUP_END = re.compile(r"[ .\-/]+[\d()]+$")
 
 
@@ -346,6 +350,14 @@ IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?"
                   r"(?![\w:])")  # fmt: skip
 VERSION_CUE = re.compile(r"(?i)\b(?:v|version|release|build|ver\.?|rev)\s*$")
+VERSION_WORDS = re.compile(
+    r"(?i)\b(?:firmware|version|versions|release|build|upgrade[ds]?|update[ds]?|"
+    r"patch(?:ed)?|changelog|bios|driver)\b"
+)
+IP_WORDS = re.compile(
+    r"(?i)\b(?:ip|address|host|server|subnet|gateway|dns|ping|login|connect\w*|"
+    r"firewall|vpn|proxy|client)\b"
+)
 
 
 def _ips(text: str) -> Iterator[Finding]:
@@ -356,6 +368,9 @@ def _ips(text: str) -> Iterator[Finding]:
         ):
             continue
         if VERSION_CUE.search(text[max(0, m.start() - 12) : m.start()]):
+            continue
+        around = text[max(0, m.start() - 60) : m.start()]
+        if VERSION_WORDS.search(around) and not IP_WORDS.search(around):
             continue
         try:
             ipaddress.IPv4Address(m.group())
@@ -426,11 +441,14 @@ def _addresses(text: str) -> Iterator[Finding]:
 
 # -- person names ------------------------------------------------------------------------------
 
-CAP = r"[A-Z][a-zà-öø-ÿ]+(?:[-'][A-Z]?[a-zà-öø-ÿ]+)?"
+CAP = r"(?:O'|Mc|Mac|D')?[A-ZÀ-ÖØ-ÞĀ-Ž](?:[a-zß-öø-ÿā-ž]+|[A-ZÀ-ÖØ-ÞĀ-Ž]+\b)(?:[-'][A-ZÀ-ÖØ-ÞĀ-Ž]?[a-zß-öø-ÿā-ž]+)?"
 SP = r"[ \t]+"  # names never run across lines
 NAME_CUE = re.compile(
     rf"(?:(?i:\bmy\s+name\s+is|\bmy\s+name's|\bi\s+am\s+called|\bname\s*:|\bcall\s+me|"
     rf"\bsigned\s*,?|\bregards\s*,|\bsincerely\s*,|\bthanks\s*,|\bdear|\bpatient|\bemployee|"
+    rf"\bspoke\s+(?:with|to)|\btalked\s+to|\bmet\s+with|\bapplicant\s*:|\bcustomer\s*:|\battn\.?\s*:?|"
+    rf"\bsigned\s+by|\bassigned\s+to|\breported\s+by|\bapproved\s+by|\bowner\s*:|\bholder\s*:|"
+    rf"\bbeneficiary\s*:|\brecipient\s*:|\baccount\s+holder\s*:?|\bcc\s*:|"
     rf"\bcontact(?:\s+person\s*:?)?|\bspeak\s+to|\bask\s+for|\bthis\s+is|\bi'm|\bi\s+am)\s+)"
     rf"(?!(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Madam)\b)({CAP}(?:{SP}{CAP}){{0,2}})"
 )
@@ -448,6 +466,11 @@ def given_names() -> frozenset[str]:
     return frozenset(words)
 
 
+# Given names that are also words ("Grace", "Will"): a name only before a capitalised surname.
+WORD_NAMES = frozenset(
+    """grace will june april mark hope joy faith rose ray dawn penny ruby ivy
+holly daisy lily violet amber jade crystal frank hunter miles chase dean""".split()
+)
 NOT_NAMES = frozenset(
     """the and for you are with this that from have was not but all any can her his one our out
 who new now old see two way may use she day get how its let man own say too also just
@@ -457,7 +480,9 @@ order street road""".split()
 
 
 CUE_WORDS = ("name", "call me", "signed", "regards", "sincerely", "thanks", "dear", "patient",
-             "employee", "contact", "speak to", "ask for", "this is", "i'm", "i am")  # fmt: skip
+             "employee", "contact", "speak to", "ask for", "this is", "i'm", "i am", "spoke",
+             "talked", "met with", "applicant", "customer", "attn", "by", "assigned", "owner",
+             "holder", "beneficiary", "recipient", "cc")  # fmt: skip
 
 
 def _people(text: str) -> Iterator[Finding]:
@@ -465,27 +490,37 @@ def _people(text: str) -> Iterator[Finding]:
     low = text.lower()
     cued = NAME_CUE.finditer(text) if any(w in low for w in CUE_WORDS) else iter(())
     for m in cued:
+        if m.group(1).isupper() and m.group(1).split()[0].lower() not in known:
+            continue  # "END OF USER INPUT"
         cue = m.group().lower()
         first = m.group(1).split()[0].lower()
         if cue.startswith(WEAK_CUES) and first not in known:
             continue  # "I'm Happy", "This is Important"
-        yield Finding("PERSON", m.start(1), m.end(1), 0.85)
+        end = m.end(1) - 2 if m.group(1).endswith("'s") else m.end(1)
+        if m.group(1).split()[-1].lower() in COMMON_AFTER:
+            continue
+        yield Finding("PERSON", m.start(1), end, 0.85)
     for m in TITLE.finditer(text):
         if m.start() and text[m.start() - 1] in WORD:
             continue
         yield Finding("PERSON", m.start(1), m.end(1), 0.9)
     for m in GIVEN_SURNAME.finditer(text):
-        if (m.start() and text[m.start() - 1].isalpha()) or m.group(1).lower() not in known:
+        first = m.group(1).lower()
+        if (m.start() and text[m.start() - 1].isalpha()) or first not in known | WORD_NAMES:
             continue
         surname = m.group(2).lower()
         if surname not in COMMON_AFTER:
-            yield Finding("PERSON", m.start(), m.end(2), 0.6 if surname in known else 0.7)
+            end = m.end(2) - 2 if surname.endswith("'s") else m.end(2)
+            weak = surname in known or first in WORD_NAMES
+            yield Finding("PERSON", m.start(), end, 0.6 if weak else 0.7)
 
 
 COMMON_AFTER = frozenset(
     """street road avenue lane drive court way place the and or of in on at to for with from by
 is was are said says has had will can team group inc ltd llc corp company bank university
-college hospital school church park river lake city county airport station hotel""".split()
+college hospital school church park river lake city county airport station hotel
+care center centre service services support team desk department office club foundation
+institute award prize memorial bridge tower hall museum library plaza square avenue boulevard""".split()
 )
 
 RECOGNIZERS = {

@@ -69,10 +69,12 @@ FORMATS: list[tuple[str, tuple[str, ...], re.Pattern[str], float]] = [
         ("PRIVATE_KEY", ("PuTTY-User-Key-File",), r"PuTTY-User-Key-File-\d: [^\n]+", 0.95),
         ("URL_PASSWORD", ("://",), r"[a-z][a-z0-9+.-]{1,15}://[^\s:/@'\"]{1,64}:([^\s:/@'\"]{3,128})@[\w.-]+", 0.85),
         ("PASSWORD", ("ass", "ASS", "wd", "WD", "ecret", "ECRET", "oken", "OKEN", "ey", "EY"),
-         r"(?i)\b(?:password|passwd|pwd|passcode|secret|api[_-]?key|access[_-]?key|access[_-]?token|"
+         r"(?i)\b(?:password|passwd|pwd|passcode|passphrase|pw|secret|api[_-]?key|access[_-]?key|access[_-]?token|"
          r"auth[_-]?token|token|client[_-]?secret|private[_-]?key|db[_-]?pass)\b['\"]?\s*(?:[:=]|=>)\s*['\"]?"
          r"([^\s'\",;]{6,128})", 0.8),
-        ("PASSWORD", ("ass",), r"(?i)\b(?:my|the)\s+password\s+(?:is|was|=)\s*:?\s*['\"]?([^\s'\",;]{4,64})", 0.8),
+        ("PASSWORD", ("ass", "ASS", "wd", "in"),
+         r"(?i)\b(?:password|passphrase|passcode|pin|login)\s+(?:is|was|=|:)\s*:?\s*['\"]?([^\s'\",;]{4,64})", 0.8),
+        ("PASSWORD", (" -p ", "--password"), r"(?:\s-p\s+|--password[= ])['\"]?([^\s'\"]{4,128})", 0.8),
     )
 ]  # fmt: skip
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
@@ -80,6 +82,9 @@ TOKEN = re.compile(r"[A-Za-z0-9+/_=-]{20,}")
 HEX = re.compile(r"[0-9a-fA-F]+")
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 KEYWORD = re.compile(r"(?i)(?:secret|token|key|passw|pwd|credential|auth|bearer|api)")
+ASSIGNED = re.compile(
+    r"(?i)(?:secret|token|key|passw\w*|pwd|credential|auth)\w*['\"]?\s*[:=]\s*['\"]?$"
+)
 PLACEHOLDER = re.compile(
     r"(?i)(?:x{6,}|\*{4,}|<[^>]*>|\$\{[^}]*\}|example|your[_-]|placeholder|dummy|changeme)"
 )
@@ -88,6 +93,11 @@ PLACEHOLDER = re.compile(
 def entropy(s: str) -> float:
     n = len(s)
     return -sum(c / n * math.log2(c / n) for c in Counter(s).values())
+
+
+def _identifier(value: str) -> bool:
+    """A variable's name rather than a value: letters only, under 12 characters ('mapsKey')."""
+    return value.isalpha() and len(value) < 12
 
 
 def _jwt(text: str) -> Iterator[Finding]:
@@ -101,6 +111,12 @@ def _jwt(text: str) -> Iterator[Finding]:
             continue
         if isinstance(header, dict) and ("alg" in header or "typ" in header):
             yield Finding("JWT", m.start(), m.end(), 0.9)
+
+
+def _is_iban(s: str) -> bool:
+    from shipyard.guardrails.checks.pii import IBAN_LENGTHS, iban_valid
+
+    return IBAN_LENGTHS.get(s[:2].upper()) == len(s) and iban_valid(s.upper())
 
 
 def _encoded_text(s: str) -> bool:
@@ -123,10 +139,11 @@ def _high_entropy(text: str) -> Iterator[Finding]:
         ):
             continue  # data URIs, integrity hashes, paths
         cued = KEYWORD.search(before) is not None
-        if _encoded_text(s):
-            continue  # base64 of plain words is an encoding, not a secret
+        if _encoded_text(s) or _is_iban(s):
+            continue  # base64 of plain words, or a bank account number (PII, not a secret)
         if HEX.fullmatch(s):
-            if cued and entropy(s) > 3.0:  # hashes and commit ids only next to a keyword
+            assigned = ASSIGNED.search(text[max(0, m.start() - 24) : m.start()]) is not None
+            if assigned and entropy(s) > 3.0:  # hashes and commit ids only as a key's value
                 yield Finding("HIGH_ENTROPY_TOKEN", m.start(), m.end(), 0.7)
             continue
         if not any(c.isdigit() for c in s) or not any(c.isupper() for c in s):
@@ -152,7 +169,7 @@ class Secrets(Check):
             for m in pattern.finditer(text):
                 start, end = (m.start(1), m.end(1)) if pattern.groups else (m.start(), m.end())
                 value = text[start:end]
-                if PLACEHOLDER.search(value):
+                if PLACEHOLDER.search(value) or (kind == "PASSWORD" and _identifier(value)):
                     continue
                 found.append(Finding(kind, start, end, score + 0.001))  # formats beat entropy
         found.extend(_jwt(text))

@@ -10,6 +10,7 @@ matched whole, with common endings, so innocent words that contain an offensive 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,12 +22,13 @@ CATEGORIES = {
         0.7,
         """fuck shit bitch bastard asshole arsehole dick cunt motherfucker bullshit
         piss slut whore wanker twat prick cock douche dumbass jackass dipshit shithead fuckhead
-        bollocks arse tits jerkoff goddamn""",
+        bollocks arse ass tits jerkoff goddamn mierda puta putain merde scheisse arschloch
+        stronzo cazzo cabron pendejo connard salope""",
     ),
     "insult": (
         0.6,
-        """idiot moron imbecile cretin scumbag dimwit halfwit numbskull nitwit
-        fatass lowlife""",
+        """idiot moron imbecile imbecil cretin scumbag dimwit halfwit numbskull nitwit
+        fatass lowlife idiota subhuman dummkopf vollidiot""",
     ),
     "slur": (
         0.95,
@@ -39,16 +41,25 @@ SUFFIXES = ("", "s", "es", "ed", "er", "ers", "ing", "in", "y", "ty", "head", "h
 THREATS = re.compile(
     r"\b(?:i(?:'ll| will| am going to|'m going to|'m gonna| gonna)|we(?:'ll| will)) (?:kill|murder|"
     r"hurt|shoot|stab|beat|destroy|find) (?:you|u|your family|ya)\b|\b(?:go )?(?:die|burn) in a "
-    r"(?:fire|hole|ditch)\b|\bkill yourself\b|\bkys\b|\byou(?:'re| are) (?:dead|going to die)\b"
+    r"(?:fire|hole|ditch)\b|\bkill yourself\b|\bkys\b|\byou(?:'re| are) (?:dead|going to die)\b|"
+    r"\b(?:break|smash|bash|punch|cave in) your (?:face|head|legs|teeth|skull|nose)\b|"
+    r"\bburn (?:down )?your (?:\w+ ){0,2}(?:to the ground|down)\b|"
+    r"\bi know where (?:you|your \w+) (?:live|lives|is|are|work|works)\b|"
+    r"\b(?:i(?:'ll| will)|i'm gonna|gonna) (?:come|go) (?:down |over )?(?:there|here|to you)\b.{0,30}\b"
+    r"(?:hurt|break|kill|beat|smash|burn)\b|\bdeserve (?:whatever|what)(?:'s| is) coming\b|"
+    r"\bta gueule\b|\bvete a la mierda\b|\bhijo de puta\b"
 )
 DIRECTED = re.compile(
-    r"\byou(?:'re| are)? (?:a |an |such an? |so |really |fucking |total |complete )*(?:stupid|"
-    r"dumb|ugly|pathetic|worthless|loser|useless|disgusting|trash|garbage|clown)\b"
+    r"\b(?:you(?:'re| are)?|your|ur|u r|u|you people are|you guys are|you all are|what an?) "
+    r"(?:a |an |such an? |so |really |fucking |total |complete |absolute |bunch of |pathetic |"
+    r"worthless |\w+, )*(?:stupid|dumb|ugly|pathetic|worthless|loser|useless|disgusting|trash|"
+    r"garbage|clown|slob|failure|disgrace|joke|subhuman|waste of space|piece of (?:shit|garbage|trash))\b"
 )
 MASKED = re.compile(r"\b[a-z]{1,9}[*#%]+[a-z]{1,7}\b")
 SPACED = re.compile(r"\b(?:[a-z][ .\-_*]){2,}[a-z]\b")
 WORDS = re.compile(r"[a-z]+")
 REPEATS = re.compile(r"(.)\1+")
+STRETCHED = re.compile(r"(.)\1\1")
 
 
 class ToxicityOptions(BaseModel):
@@ -63,7 +74,8 @@ def _vocabulary() -> dict[str, tuple[str, float]]:
     vocab: dict[str, tuple[str, float]] = {}
     for category, (score, words) in CATEGORIES.items():
         for word in words.split():
-            for form in {word, REPEATS.sub(r"\1", word)}:
+            collapsed = REPEATS.sub(r"\1", word)
+            for form in {word, collapsed} if len(collapsed) >= 4 else {word}:
                 for suffix in SUFFIXES:
                     vocab.setdefault(form + suffix, (category, score))
     return vocab
@@ -76,6 +88,15 @@ MASK_TARGETS = frozenset(VOCAB)
 def _masked(word: str) -> str | None:
     pattern = re.compile("^" + "".join("[a-z]" if c in "*#%" else c for c in word) + "$")
     return next((w for w in MASK_TARGETS if len(w) == len(word) and pattern.match(w)), None)
+
+
+def _strip_marks(text: str) -> str:
+    """'imbécil' → 'imbecil' (one character for one: offsets hold)."""
+    out = []
+    for ch in text:
+        base = unicodedata.normalize("NFKD", ch)
+        out.append(base[0] if len(base) > 1 and unicodedata.combining(base[1]) else ch)
+    return "".join(out)
 
 
 def _join(m: re.Match[str]) -> str:
@@ -103,14 +124,16 @@ class Toxicity(Check):
         if len(folded) != len(text):  # offsets only hold when folding kept the length
             folded = fold(text.replace("\n", " "))
         aligned = len(folded) == len(text)
-        plain = deleet(folded)
+        plain = _strip_marks(deleet(folded))
         joined = SPACED.sub(_join, plain)
         allowed = set(opts.allow)
         found: list[Finding] = []
         for source in {plain, joined}:
             for m in WORDS.finditer(source):
                 word = m.group()
-                hit = VOCAB.get(word) or VOCAB.get(REPEATS.sub(r"\1", word))
+                hit = VOCAB.get(word)
+                if hit is None and STRETCHED.search(word):  # "fuuuuck": letters held on purpose
+                    hit = VOCAB.get(REPEATS.sub(r"\1", word))
                 if hit and hit[0] in opts.categories and word not in allowed:
                     span = (m.start(), m.end()) if aligned and source is plain else (0, len(text))
                     found.append(Finding(hit[0].upper(), *span, hit[1]))

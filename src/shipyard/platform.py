@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from shipyard.core.admin import AdminService
 from shipyard.core.metrics import Registry
 from shipyard.core.settings import Settings
+from shipyard.guardrails.redact import redact_text
 from shipyard.registry.service import RegistryService
 from shipyard.store.artifacts import ArtifactStore, open_artifact_store
 from shipyard.store.db import Database
@@ -58,6 +59,7 @@ class Platform:
             hash_key=settings.hash_key,
             metrics=TraceMetrics(self.metrics),
             decode_workers=settings.tracing.decode_worker_count() if serving else 0,
+            redactor=redact_text,  # projects with redact_pii: every entity the PII check finds
         )
 
     @functools.cached_property

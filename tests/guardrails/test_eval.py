@@ -59,3 +59,26 @@ def test_check_prints_a_verdict_per_text() -> None:
     assert plain.startswith("REDACT") and "<EMAIL_ADDRESS>" in plain
     broken = CliRunner().invoke(cli, ["guardrails", "check"], input='{"txt": 1}\n')
     assert isinstance(broken.exception, InvalidInput)
+
+
+def test_a_policy_file_is_checked_and_registered(tmp_path: Path) -> None:
+    from shipyard.sdk import Client
+
+    good = tmp_path / "policy.yaml"
+    good.write_text("pre_call:\n  - check: pii\n    action: redact\n  - check: injection\n"
+                    "post_call:\n  - check: secrets\n    action: redact\n")  # fmt: skip
+    out = CliRunner().invoke(cli, ["guardrails", "policy", "support-guard", str(good)],
+                             catch_exceptions=False)  # fmt: skip
+    assert "policy support-guard version 1" in out.output
+    with Client() as client:
+        version = client.registry.get_version("support-guard")  # production
+        assert version.kind == "policy" and version.payload["pre_call"][0]["check"] == "pii"
+    lines = CliRunner().invoke(cli, ["guardrails", "check", "--policy", "support-guard", "--json"],
+                               input="mail bo@example.com\n", catch_exceptions=False).output  # fmt: skip
+    assert json.loads(lines)["redacted"] == "mail <EMAIL_ADDRESS>"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("pre_call:\n  - check: pii\n    options: {entity: [EMAIL]}\n")
+    refused = CliRunner().invoke(cli, ["guardrails", "policy", "x", str(bad)])
+    assert isinstance(refused.exception, InvalidInput) and "guardrail check pii" in str(
+        refused.exception
+    )

@@ -84,8 +84,8 @@ def test_redaction_and_hashing_keep_pii_out_of_the_rows(platform: Platform) -> N
     )
     assert EMAIL in stored  # the project without settings keeps what it was sent
     detail = svc.get_trace("a" * 32)
-    assert detail.spans[0].input == "my email is [EMAIL]"
-    assert detail.spans[0].attributes["note"] == "card [CARD]"
+    assert detail.spans[0].input == "my email is <EMAIL_ADDRESS>"
+    assert detail.spans[0].attributes["note"] == "card <CREDIT_CARD>"
     user = detail.trace.user_id or ""
     assert user.startswith("h:") and user != "alice@corp.com"
     # the same user hashes the same way, so per-user stats still work

@@ -128,3 +128,35 @@ def evaluate_command(cases_path: Path | None, as_json: bool) -> None:
             for kind, counts in sorted(r.by_type.items()):
                 row("", f"  {kind}", counts.scores())
     console.print(table)
+
+
+@command.command("policy")
+@click.argument("name")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--description", default="", help="What changed in this version.")
+@click.pass_context
+def policy_command(ctx: click.Context, name: str, file: Path, description: str) -> None:
+    """Register a new version of policy NAME from a YAML or JSON FILE (pre_call, post_call and
+    stream rules: check, options, threshold, action). Its checks are built first, so a typo is
+    refused. The first version is labelled production; later ones are promoted with
+    `shipyard registry alias NAME production VERSION` (approval applies when protected)."""
+    import yaml
+
+    from shipyard.guardrails.policy import Policy, parse_spec
+    from shipyard.registry.api import create_labelled_version
+    from shipyard.registry.schemas import Kind
+
+    if not file.is_file():
+        raise InvalidInput(f"no such file: {file}")
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise InvalidInput(f"{file} is not YAML or JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise InvalidInput(f"{file} must hold a mapping (pre_call, post_call, stream...)")
+    spec = parse_spec(raw)
+    Policy(spec)  # every check builds with its options
+    client = get_client(ctx)
+    version = create_labelled_version(client.registry, name, Kind.policy,
+                                      spec.model_dump(mode="json"), description)  # fmt: skip
+    console.print(f"policy {name} version {version.version}")

@@ -44,8 +44,8 @@ _MULTI = (  # "ignore/forget the previous instructions" and "system prompt" in o
     r"忽略(?:之前|以前|上面|先前|所有)(?:的)?(?:所有)?(?:指令|指示|说明)"
 )
 _SYSTEM_PROMPT_WORDS = r"(?:systemprompt|system-prompt|prompt système|prompt del sistema|prompt do sistema|システムプロンプト|系统提示)"
-FAMILIES: list[tuple[str, float, re.Pattern[str]]] = [
-    (name, weight, re.compile(p)) for name, weight, p in (
+RAW_FAMILIES: list[tuple[str, float, str]] = [
+    (name, weight, p) for name, weight, p in (
         ("override", 0.9, rf"\b(?:ignore|disregard|forget|skip|override|bypass|drop|abandon|"
                           rf"neglect|discard|set aside|throw out)\s+{_ANY}{_RULES}"),
         ("override", 0.9, _MULTI),
@@ -173,12 +173,63 @@ FAMILIES: list[tuple[str, float, re.Pattern[str]]] = [
                           r"must|should|instead|do not|don't)\b"),
     )
 ]  # fmt: skip
+_LEAD = re.compile(r"^(?:\\b)?\(\?:([^()\\\[\]{}*+?.^$]+)\)")
+
+
+def _hints(pattern: str) -> tuple[str, ...] | None:
+    """The words a pattern starts with, when it starts with plain alternatives: the pattern
+    runs only on text holding one of them (a substring search instead of a regex scan)."""
+    if _top_level_or(pattern):
+        return None  # several patterns in one: no single start to look for
+    m = _LEAD.match(pattern)
+    if m is not None:
+        words = tuple(w.strip() for w in m.group(1).split("|"))
+        return words if all(len(w) >= 2 for w in words) else None
+    literal = _LITERAL.match(pattern.removeprefix("\\b"))
+    if literal is not None and len(literal.group()) >= 3:
+        return (literal.group(),)
+    for start, hints in _STARTS.items():
+        if pattern.startswith(start):
+            return hints
+    return None
+
+
+def _top_level_or(pattern: str) -> bool:
+    depth, escaped, in_class = 0, False, False
+    for ch in pattern:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            return True
+    return False
+
+
+_LITERAL = re.compile(r"[a-z ']+(?![?*{])")
+_STARTS = {"<\\|": ("<",), "\\[": ("[",), "!\\[": ("![",), "\\]\\(": ("](",),
+           "#{2,}": ("##",), '\\"role': ('"role"',), "(?:^|\\n": ("system", "assistant", "developer"),
+           "\\bi am ": ("i am ",), "\\byou": ("you",), "\\bno ": ("no ",)}  # fmt: skip
+
+
+FAMILIES: list[tuple[str, float, re.Pattern[str], tuple[str, ...] | None]] = [
+    (name, weight, re.compile(p), _hints(p)) for name, weight, p in RAW_FAMILIES
+]
 META = re.compile(r"\b(?:what is|what are|what's|explain|definition|example of|examples of|how do i (?:"
                   r"defend|prevent|detect|protect|stop|block)|how to (?:defend|prevent|detect|"
                   r"protect|mitigate|block)|is this an? (?:attack|injection)|classif|research|"
                   r"paper|owasp|mitigat|red team|security training|prompt injection|jailbreak)")  # fmt: skip
 QUOTED = re.compile(r"[\"“'‘`]")
 B64 = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
+CHAT_WORDS = re.compile(r"\b(?:ur|yr|u|n|pls|plz|prev|instrux)\b")
 SPACED = re.compile(r"\b(?:\w[ .\-_*]){4,}\w\b")
 
 
@@ -226,16 +277,28 @@ def families(text: str) -> dict[str, float]:
     """The strongest weight of each family found in the text; a match inside quotes in a text
     that discusses attacks ("what is prompt injection? e.g. 'ignore ...'") counts less."""
     folded = fold(text)
-    variants = {folded, _unspace(deleet(folded)), unchat(folded), _unmask(folded)}
-    if "=" in text or len(text) > 24:
+    variants = {folded}
+    leet = deleet(folded)
+    if leet != folded:
+        variants.add(leet)
+    for v in list(variants):
+        if SPACED.search(v):
+            variants.add(_unspace(v))
+    if CHAT_WORDS.search(folded):
+        variants.add(unchat(folded))
+    if "*" in folded or "#" in folded or "%" in folded:
+        variants.add(_unmask(folded))
+    if len(text) > 24:
         extra = _decoded(text)
         if extra:
             variants.add(fold(extra))
     found: dict[str, float] = {}
     meta = META.search(folded) is not None
     for variant in variants:
-        for name, weight, pattern in FAMILIES:
-            m = pattern.search(variant) if weight > found.get(name, 0.0) else None
+        for name, weight, pattern, hints in FAMILIES:
+            if weight <= found.get(name, 0.0) or (hints and not any(h in variant for h in hints)):
+                continue
+            m = pattern.search(variant)
             if m is None:
                 continue
             if meta and QUOTED.search(variant[max(0, m.start() - 3) : m.start() + 1]):

@@ -1,0 +1,163 @@
+"""PII detection: Shipyard's default pre-call policy against Presidio's analyzer, in one run.
+
+Accuracy: the shipped labeled corpus (every text of it), entities scored by type and overlap,
+on the structured entities both tools know (e-mail, phone, card, IBAN, US SSN, IP address);
+Shipyard's other entities (names, addresses, dates of birth) and its secrets are reported apart.
+Speed: texts of about 1 KB made by joining corpus texts, each tool timed per call over
+``--repeat`` passes in its own process: texts/s and p95 ms per call. Shipyard's figure is the
+whole default pre-call policy (secrets, PII and injection checks, with redaction), which is
+what a gateway call pays. Presidio runs in its own virtual environment with its pattern
+recognizers (no spaCy model installs offline).
+
+    python benchmarks/pii_vs_presidio.py [--repeat 20]
+
+The last line printed is a JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import peer_python
+
+from shipyard.guardrails.checks.base import ScanContext, build_check
+from shipyard.guardrails.evaluate import load_cases, shipped_cases
+from shipyard.guardrails.policy import DEFAULT, Policy
+
+console = Console(stderr=True, width=120)
+STRUCTURED = ("EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "IP_ADDRESS")
+PRESIDIO = "presidio-analyzer==2.2.366"
+
+
+def kilobyte_texts(cases: list[dict[str, Any]]) -> list[str]:
+    out, cur = [], ""
+    for c in cases:
+        cur = f"{cur} {c['text']}".strip()
+        if len(cur) >= 1000:
+            out.append(cur[:1200])
+            cur = ""
+    return out
+
+
+def expected(case: dict[str, Any]) -> list[tuple[str, int, int]]:
+    spans = []
+    for item in case["expect"].get("pii") or []:
+        start = case["text"].find(item["value"])
+        spans.append((item["type"], start, start + len(item["value"])))
+    return spans
+
+
+def score(cases: list[dict[str, Any]], found: list[list[tuple[str, int, int]]]) -> dict[str, Any]:
+    per: dict[str, list[int]] = {t: [0, 0, 0] for t in STRUCTURED}
+    for case, got in zip(cases, found, strict=True):
+        want = [w for w in expected(case) if w[0] in STRUCTURED]
+        got = [g for g in got if g[0] in STRUCTURED]
+        used: set[int] = set()
+        for kind, s, e in want:
+            hit = next((i for i, g in enumerate(got) if i not in used and g[0] == kind
+                        and g[1] < e and s < g[2]), None)  # fmt: skip
+            if hit is None:
+                per[kind][2] += 1
+            else:
+                used.add(hit)
+                per[kind][0] += 1
+        for i, g in enumerate(got):
+            if i not in used:
+                per[g[0]][1] += 1
+    tp, fp, fn = (sum(v[i] for v in per.values()) for i in range(3))
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0,
+            "by_type": per}  # fmt: skip
+
+
+def shipyard_side(cases: list[dict[str, Any]], timed: list[str], repeat: int) -> dict[str, Any]:
+    pii = build_check("pii")
+    found = [[(f.type, f.start, f.end) for f in pii.scan(c["text"], ScanContext())] for c in cases]
+    policy = Policy(DEFAULT)
+    policy.run("pre_call", timed[0])
+    calls = []
+    t0 = time.perf_counter()
+    for _ in range(repeat):
+        for t in timed:
+            c0 = time.perf_counter()
+            policy.run("pre_call", t)
+            calls.append((time.perf_counter() - c0) * 1000)
+    return {"found": found, "calls_ms": calls, "seconds": time.perf_counter() - t0}
+
+
+def presidio_side(cases: list[dict[str, Any]], timed: list[str], repeat: int) -> dict[str, Any]:
+    py = peer_python("presidio", PRESIDIO, "import presidio_analyzer, spacy")
+    with tempfile.TemporaryDirectory() as tmp:
+        texts, timed_file, out = Path(tmp) / "t.jsonl", Path(tmp) / "k.jsonl", Path(tmp) / "o.json"
+        texts.write_text("".join(json.dumps({"text": c["text"]}) + "\n" for c in cases))
+        timed_file.write_text("".join(json.dumps({"text": t}) + "\n" for t in timed))
+        peer = Path(__file__).with_name("_presidio_peer.py")
+        subprocess.run([str(py), str(peer), str(texts), str(timed_file), str(repeat), str(out)],
+                       check=True)  # fmt: skip
+        result = json.loads(out.read_text())
+    result["found"] = [[(f["type"], f["start"], f["end"]) for f in got] for got in result["found"]]
+    return result
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100)[94]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--repeat", type=int, default=20)
+    args = ap.parse_args()
+    cases = load_cases(shipped_cases())
+    timed = kilobyte_texts(cases)
+    console.print(f"{len(cases)} labeled texts; {len(timed)} texts of ~1 KB × {args.repeat}")
+    ours = shipyard_side(cases, timed, args.repeat)
+    theirs = presidio_side(cases, timed, args.repeat)
+    rows = {}
+    for name, side in (("Shipyard default pre-call policy", ours), ("Presidio analyzer", theirs)):
+        acc = score(cases, side["found"])
+        calls = side["calls_ms"]
+        rows[name] = {**acc, "texts_per_s": len(calls) / side["seconds"],
+                      "p50_ms": statistics.median(calls), "p95_ms": p95(calls)}  # fmt: skip
+    table = Table(title="PII on the same texts (structured entities)")
+    for col in ("tool", "texts/s (1 KB)", "p50 ms", "p95 ms", "precision", "recall", "F1"):
+        table.add_column(col, justify="left" if col == "tool" else "right")
+    for name, r in rows.items():
+        table.add_row(name, f"{r['texts_per_s']:,.0f}", f"{r['p50_ms']:.2f}", f"{r['p95_ms']:.2f}",
+                      f"{r['precision']:.3f}", f"{r['recall']:.3f}", f"{r['f1']:.3f}")  # fmt: skip
+    console.print(table)
+    by = Table(title="recall by entity type (TP/FN)")
+    for col in ("entity", *rows):
+        by.add_column(col)
+    for kind in STRUCTURED:
+        by.add_row(kind, *(f"{r['by_type'][kind][0]}/{r['by_type'][kind][2]} "
+                           f"(+{r['by_type'][kind][1]} FP)" for r in rows.values()))  # fmt: skip
+    console.print(by)
+    us, them = rows["Shipyard default pre-call policy"], rows["Presidio analyzer"]
+    print(json.dumps({
+        "texts": len(cases), "timed_texts": len(timed), "repeat": args.repeat,
+        "throughput_ratio": round(us["texts_per_s"] / them["texts_per_s"], 2),
+        "texts_per_s": round(us["texts_per_s"], 1),
+        "presidio_texts_per_s": round(them["texts_per_s"], 1),
+        "p95_ms_per_call": round(us["p95_ms"], 3), "presidio_p95_ms": round(them["p95_ms"], 3),
+        "f1": round(us["f1"], 4), "presidio_f1": round(them["f1"], 4),
+        "precision": round(us["precision"], 4), "recall": round(us["recall"], 4),
+        "presidio_precision": round(them["precision"], 4),
+        "presidio_recall": round(them["recall"], 4),
+    }))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

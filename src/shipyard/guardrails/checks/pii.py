@@ -25,6 +25,7 @@ from importlib.resources import files
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shipyard.core.checksums import luhn_ok
 from shipyard.guardrails.checks.base import CHECKS, Check, Finding, ScanContext, dedupe
 
 ENTITIES = ("EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "IP_ADDRESS",
@@ -138,16 +139,6 @@ def _phones(text: str) -> Iterator[Finding]:
 CARD = re.compile(r"\d(?:[ -]?\d){12,18}")
 
 
-def luhn(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = ord(ch) - 48
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
 def card_issuer(d: str) -> bool:
     n = len(d)
     p2, p4, p6 = int(d[:2]), int(d[:4]), int(d[:6])
@@ -170,7 +161,7 @@ def _cards(text: str) -> Iterator[Finding]:
         if not _edges(text, m.start(), m.end(), "-", "-"):
             continue
         d = m.group().replace(" ", "").replace("-", "")
-        if 13 <= len(d) <= 19 and len(set(d)) > 1 and card_issuer(d) and luhn(d):
+        if 13 <= len(d) <= 19 and len(set(d)) > 1 and card_issuer(d) and luhn_ok(d):
             yield Finding("CREDIT_CARD", m.start(), m.end(), 0.95)
 
 

@@ -187,6 +187,7 @@ def test_demo_fills_a_fresh_home_and_serves_it(tmp_path: Path) -> None:
                 "app",
                 "endpoint",
                 "pipeline",
+                "policy",
             }
             from shipyard.tracing.schemas import TraceQuery
             from shipyard.tracing.stats import StatsQuery
@@ -252,6 +253,18 @@ def test_demo_fills_a_fresh_home_and_serves_it(tmp_path: Path) -> None:
             assert answer.citations and answer.index_version == 2
             hits = client.rag.search("python-docs", "the del statement", 3).hits
             assert "del.md" in {h.doc_id for h in hits}
+            # guardrails: a policy on the support route; PII redacted, an injection blocked
+            import re
+
+            assert "an injection on route 'support' was blocked" in text
+            redacted = re.search(r"saw them \(trace ([0-9a-f]{32})\)", text)
+            assert redacted is not None
+            spans = client.tracing.get_trace(redacted.group(1)).spans
+            seen = " ".join(s.input or "" for s in spans)
+            assert "<CREDIT_CARD>" in seen and "<EMAIL_ADDRESS>" in seen
+            assert "4111 1111 1111 1111" not in seen and "maria.garcia@example.com" not in seen
+            checks = {s.name: s.attributes for s in spans if s.kind == "guardrail"}
+            assert checks["guardrail pii"]["shipyard.guardrail.verdict"] == "redact"
             # classic ML: a pipeline (run twice, cached), a monitored endpoint, shifted
             # traffic, drift and accuracy alerts, retraining and a decision in the audit log
             runs = client.search_runs("", experiments=["pipeline/cancer-screening"]).runs

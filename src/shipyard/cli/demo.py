@@ -226,6 +226,9 @@ def fill(client: Client) -> dict[str, Any]:
         f"→ registered as {MODEL}@champion; traced {traced} example requests"
     )
     gateway_demo(client)
+    from shipyard.cli.demo_guardrails import guardrails_demo
+
+    guards = guardrails_demo(client)
     from shipyard.cli.demo_evals import evals_demo
 
     evals = evals_demo(client, client.settings.home / "reports")
@@ -235,7 +238,7 @@ def fill(client: Client) -> dict[str, Any]:
     from shipyard.cli.demo_ml import ml_demo
 
     ml = ml_demo(client, client.settings.home / "reports")
-    return {"best_run": best_run, "best_auc": best_auc, **evals, **rag, **ml}
+    return {"best_run": best_run, "best_auc": best_auc, **guards, **evals, **rag, **ml}
 
 
 def _register(client: Client, ordered: list[tuple[str, float]]) -> None:

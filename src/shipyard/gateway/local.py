@@ -72,7 +72,9 @@ class LocalGateway(GatewayAPI):
             self._loop = None
 
     def apply(self, doc: dict[str, Any]) -> ApplyReport:
-        return self.config.apply(self.actor, doc)
+        report = self.config.apply(self.actor, doc)
+        self.service.refresh()  # this process's calls see the change at once
+        return report
 
     def list_routes(self) -> list[RouteInfo]:
         return self.config.list_routes()
@@ -80,13 +82,17 @@ class LocalGateway(GatewayAPI):
     def put_route(
         self, name: str, config: RouteConfig, deploy: bool = True
     ) -> tuple[RouteInfo, bool]:
-        return self.config.put_route(self.actor, name, config, deploy=deploy)
+        done = self.config.put_route(self.actor, name, config, deploy=deploy)
+        self.service.refresh()
+        return done
 
     def list_upstreams(self) -> list[Upstream]:
         return self.config.list_upstreams()
 
     def put_upstream(self, name: str, req: UpstreamIn) -> Upstream:
-        return self.config.put_upstream(self.actor, name, req)
+        done = self.config.put_upstream(self.actor, name, req)
+        self.service.refresh()
+        return done
 
     def delete_upstream(self, name: str) -> None:
         self.config.delete_upstream(self.actor, name)

@@ -263,8 +263,10 @@ def test_demo_fills_a_fresh_home_and_serves_it(tmp_path: Path) -> None:
             seen = " ".join(s.input or "" for s in spans)
             assert "<CREDIT_CARD>" in seen and "<EMAIL_ADDRESS>" in seen
             assert "4111 1111 1111 1111" not in seen and "maria.garcia@example.com" not in seen
-            checks = {s.name: s.attributes for s in spans if s.kind == "guardrail"}
-            assert checks["guardrail pii"]["shipyard.guardrail.verdict"] == "redact"
+            verdicts = {(s.name, s.attributes["shipyard.guardrail.stage"],
+                         s.attributes["shipyard.guardrail.verdict"])
+                        for s in spans if s.kind == "guardrail"}  # fmt: skip
+            assert ("guardrail pii", "pre_call", "redact") in verdicts
             # classic ML: a pipeline (run twice, cached), a monitored endpoint, shifted
             # traffic, drift and accuracy alerts, retraining and a decision in the audit log
             runs = client.search_runs("", experiments=["pipeline/cancer-screening"]).runs

@@ -73,6 +73,13 @@ def test_a_policy_file_is_checked_and_registered(tmp_path: Path) -> None:
     with Client() as client:
         version = client.registry.get_version("support-guard")  # production
         assert version.kind == "policy" and version.payload["pre_call"][0]["check"] == "pii"
+        from shipyard.core.identity import AuditQuery
+
+        audited = {
+            (e.action, e.target) for e in client.admin.audit(AuditQuery(action="registry.*")).events
+        }
+        assert {("registry.create_version", "support-guard/1"),
+                ("registry.alias.set", "support-guard@production")} <= audited  # fmt: skip
     lines = CliRunner().invoke(cli, ["guardrails", "check", "--policy", "support-guard", "--json"],
                                input="mail bo@example.com\n", catch_exceptions=False).output  # fmt: skip
     assert json.loads(lines)["redacted"] == "mail <EMAIL_ADDRESS>"

@@ -287,3 +287,30 @@ def test_mlflow_routes_take_the_same_keys_and_roles(locked_server: ServerProcess
     made = httpx.post(create, json={"name": unique("mlf")},
                       headers={"Authorization": f"Bearer {editor_key}"})  # fmt: skip
     assert made.status_code == 200 and made.json()["experiment_id"]
+
+
+def test_every_caller_has_a_request_rate(tmp_path: Path) -> None:
+    """Past SHIPYARD_RATE_LIMIT_RPM a caller gets 429 with Retry-After (health checks aside);
+    another caller has its own allowance; MLflow routes answer in MLflow's shape."""
+    server = ServerProcess(tmp_path / "rated")
+    server.env["SHIPYARD_RATE_LIMIT_RPM"] = "20"
+    server.start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            codes = [http.get("/api/v1/experiments").status_code for _ in range(25)]
+            assert codes[:20] == [200] * 20 and set(codes[20:]) == {429}
+            limited = http.get("/api/v1/experiments")
+            assert _error(limited)["type"] == "RateLimited"
+            assert int(limited.headers["retry-after"]) >= 1
+            assert http.get("/healthz").status_code == 200
+            mlflow = http.post("/api/2.0/mlflow/experiments/search", json={})
+            assert (
+                mlflow.status_code == 429
+                and mlflow.json()["error_code"] == "REQUEST_LIMIT_EXCEEDED"
+            )
+            other = http.get("/api/v1/experiments", headers={"Authorization": "Bearer other"})
+            assert (
+                other.status_code != 429
+            )  # its own allowance (the key itself is not checked here)
+    finally:
+        server.stop()

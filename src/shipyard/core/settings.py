@@ -46,6 +46,10 @@ class ServerSettings(BaseSettings):
     auth: Literal["auto", "required", "off"] = "auto"
     max_body_bytes: int = 32 * 1024 * 1024
     max_artifact_bytes: int = 2 * 1024 * 1024 * 1024
+    # Requests a minute per caller (API key, else address) on every route but health checks;
+    # 0 turns the limit off; unset: 6000 when the server listens beyond loopback, else off.
+    # The gateway's per-key and per-tenant limits come on top.
+    rate_limit_rpm: int | None = None
 
 
 class ClientSettings(BaseSettings):
@@ -255,6 +259,12 @@ class Settings:
     @property
     def remote(self) -> bool:
         return bool(self.client.url)
+
+    def request_rate_limit(self) -> int:
+        """Requests a minute per caller on the API (0: none)."""
+        if self.server.rate_limit_rpm is not None:
+            return self.server.rate_limit_rpm
+        return 0 if is_loopback(self.server.host) else 6000
 
     def auth_required(self) -> bool:
         """Keys are mandatory off loopback; on loopback only when asked for."""

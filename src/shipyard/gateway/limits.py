@@ -65,7 +65,7 @@ class MemoryRates(RateStore):
             return w[1] + w[3] * keep, w[2] + w[4] * keep, w[3], w[4]
 
 
-def _wait(current: float, previous: float, limit: float, now: float) -> float:
+def wait_s(current: float, previous: float, limit: float, now: float) -> float:
     """Seconds until the sliding count drops below ``limit`` (with nothing new added)."""
     into = now % 60
     this_minute = current - previous * (1.0 - into / 60.0)
@@ -88,10 +88,10 @@ class Limiter:
             reqs, toks, prev_r, prev_t = self.store.rates(subject, now)
             if spec.rpm is not None and reqs + 1 > spec.rpm:
                 raise _limited(subject, f"{spec.rpm} requests per minute",
-                               _wait(reqs, prev_r, spec.rpm, now))  # fmt: skip
+                               wait_s(reqs, prev_r, spec.rpm, now))  # fmt: skip
             if spec.tpm is not None and toks >= spec.tpm:
                 raise _limited(subject, f"{spec.tpm} tokens per minute",
-                               _wait(toks, prev_t, spec.tpm, now))  # fmt: skip
+                               wait_s(toks, prev_t, spec.tpm, now))  # fmt: skip
         for subject, spec in limits:
             if spec.rpm is not None or spec.tpm is not None:
                 self.store.add(subject, 1, 0, now)

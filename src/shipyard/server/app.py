@@ -19,7 +19,7 @@ from shipyard.platform import Platform
 from shipyard.server import errors
 from shipyard.server.bridge import gateway_call
 from shipyard.server.fastpath import GatewayFastPath, document
-from shipyard.server.middleware import BodyLimit, HttpCounters, HttpMetrics
+from shipyard.server.middleware import BodyLimit, HttpCounters, HttpMetrics, RequestRate
 from shipyard.server.mlflow import artifacts as mlflow_artifacts
 from shipyard.server.mlflow import logged_models as mlflow_models
 from shipyard.server.mlflow import registry as mlflow_registry
@@ -154,4 +154,5 @@ def create_app(settings: Settings, *, platform: Platform | None = None) -> FastA
         max_body_bytes=settings.server.max_body_bytes,
         counters=counters,
     )
+    app.add_middleware(RequestRate, rpm=settings.request_rate_limit())  # outermost
     return app

@@ -160,3 +160,37 @@ def policy_command(ctx: click.Context, name: str, file: Path, description: str) 
     version = create_labelled_version(client.registry, name, Kind.policy,
                                       spec.model_dump(mode="json"), description)  # fmt: skip
     console.print(f"policy {name} version {version.version}")
+
+
+@click.command("redteam")
+@click.option("--route", default=None, help="A gateway route to attack.")
+@click.option("--app", default=None, help="A RAG app to attack.")
+@click.option("--fail", is_flag=True, help="Exit with status 3 when an attack got through.")
+@json_option
+@click.pass_context
+def redteam(ctx: click.Context, route: str | None, app: str | None, fail: bool,
+            as_json: bool) -> None:  # fmt: skip
+    """Run the built-in attacks (injection, jailbreak, system-prompt leak, PII exfiltration)
+    against a live route or RAG app and report which got through, with their traces.
+
+    Each attack carries a fresh canary; it got through when the canary (or the planted
+    customer record) comes back in the answer."""
+    from shipyard.guardrails.redteam import attack_app, attack_route
+
+    if (route is None) == (app is None):
+        raise InvalidInput("give one target: --route NAME or --app NAME")
+    client = get_client(ctx)
+    report = attack_route(client, route) if route else attack_app(client, app or "")
+    if as_json:
+        print_json(report.as_json())
+    else:
+        table = Table(title=f"red team: {report.target}")
+        for col in ("attack", "category", "outcome", "trace"):
+            table.add_column(col)
+        for r in report.results:
+            table.add_row(r.id, r.category, r.outcome.upper() if r.outcome == "got through"
+                          else r.outcome, r.trace_id or "—")  # fmt: skip
+        console.print(table)
+        console.print(f"{len(report.got_through)} of {len(report.results)} attacks got through")
+    if fail and report.got_through:
+        ctx.exit(3)

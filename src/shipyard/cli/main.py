@@ -44,6 +44,7 @@ for module in (
     evalsets, evals, rag, ml, guardrails,
 ):  # fmt: skip
     cli.add_command(module.command)
+cli.add_command(guardrails.redteam)
 
 
 def main() -> None:

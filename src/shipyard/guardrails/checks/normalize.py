@@ -36,10 +36,18 @@ CHAT = [(re.compile(p), r) for p, r in ((r"\bur\b", "your"), (r"\byr\b", "your")
 TOKEN = re.compile(r"[\w@$!|+€]+")
 
 
+def _unleet(m: re.Match[str]) -> str:
+    token = m.group()
+    letters = sum(c.isalpha() or c in "@$!|€" for c in token)
+    if not letters or letters * 2 < len(token):
+        return token  # a number or a code ("2024", "a456"), not a word in disguise
+    plain = token.translate(LEET)
+    return plain if plain.isalpha() else token
+
+
 def deleet(text: str) -> str:
-    """Leetspeak undone in words that have a letter ('sh1t', '@ss'); numbers stay numbers."""
-    return TOKEN.sub(lambda m: m.group().translate(LEET) if any(c.isalpha() for c in m.group())
-                     else m.group(), text)  # fmt: skip
+    """Leetspeak undone in words ('sh1t', '@ss', '1gn0re'); numbers and codes stay as they are."""
+    return TOKEN.sub(_unleet, text)
 
 
 def unchat(text: str) -> str:

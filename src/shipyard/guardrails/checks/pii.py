@@ -450,6 +450,15 @@ GIVEN_SURNAME = re.compile(rf"({CAP})(?={SP}((?:[A-Z]\.{SP})?{CAP}(?:-{CAP})?)\b
 WEAK_CUES = ("this is", "i'm", "i am", "contact")
 
 
+CAPWORD = re.compile(r"(?:O'|Mc|Mac|D')?[A-ZÀ-ÖØ-ÞĀ-Ž][^\W\d_]+")
+
+
+@cache
+def _name_starts() -> frozenset[str]:
+    """Words a person's name may start with (given names, also those that are words)."""
+    return given_names() | WORD_NAMES
+
+
 @cache
 def given_names() -> frozenset[str]:
     data = files("shipyard.guardrails").joinpath("data/first_names.txt").read_text("utf-8")
@@ -495,10 +504,16 @@ def _people(text: str) -> Iterator[Finding]:
         if m.start() and text[m.start() - 1] in WORD:
             continue
         yield Finding("PERSON", m.start(1), m.end(1), 0.9)
-    for m in GIVEN_SURNAME.finditer(text):
-        first = m.group(1).lower()
-        if (m.start() and text[m.start() - 1].isalpha()) or first not in known | WORD_NAMES:
+    starts = _name_starts()
+    for word in CAPWORD.finditer(text):
+        if word.group().lower() not in starts or (
+            word.start() and text[word.start() - 1].isalpha()
+        ):
             continue
+        m = GIVEN_SURNAME.match(text, word.start())
+        if m is None:
+            continue
+        first = m.group(1).lower()
         surname = m.group(2).lower()
         if surname not in COMMON_AFTER:
             end = m.end(2) - 2 if surname.endswith("'s") else m.end(2)

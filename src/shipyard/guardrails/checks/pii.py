@@ -510,15 +510,15 @@ def _people(text: str) -> Iterator[Finding]:
             word.start() and text[word.start() - 1].isalpha()
         ):
             continue
-        m = GIVEN_SURNAME.match(text, word.start())
-        if m is None:
+        pair = GIVEN_SURNAME.match(text, word.start())
+        if pair is None:
             continue
-        first = m.group(1).lower()
-        surname = m.group(2).lower()
+        first = pair.group(1).lower()
+        surname = pair.group(2).lower()
         if surname not in COMMON_AFTER:
-            end = m.end(2) - 2 if surname.endswith("'s") else m.end(2)
+            end = pair.end(2) - 2 if surname.endswith("'s") else pair.end(2)
             weak = surname in known or first in WORD_NAMES
-            yield Finding("PERSON", m.start(), end, 0.6 if weak else 0.7)
+            yield Finding("PERSON", pair.start(), end, 0.6 if weak else 0.7)
 
 
 COMMON_AFTER = frozenset(

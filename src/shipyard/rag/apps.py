@@ -55,7 +55,7 @@ class AppSpec(BaseModel):
     filters: dict[str, Any] = Field(default_factory=dict)
     params: dict[str, Any] = Field(default_factory=dict, description="e.g. max_tokens")
     context_chars: int = Field(6000, ge=200, le=200_000)
-    policy: str | None = Field(default=None, description="a guardrail policy (reserved)")
+    policy: str | None = Field(default=None, description="a guardrail policy (NAME[@label])")
 
 
 class Citation(BaseModel):
@@ -95,6 +95,7 @@ class RagAnswer(BaseModel):
     latency_ms: float
     cost_usd: float | None = None
     best_score: float | None = None
+    blocked: bool = False  # the app's guardrail policy refused the question or the answer
 
 
 def format_context(hits: list[Hit], limit: int) -> tuple[str, int]:
@@ -141,6 +142,7 @@ class AppRunner:
         groundedness: Callable[[str, list[str]], tuple[float, str]] | None,
         add_score: Callable[[str, str, float, str], None] | None,
         exporter: Batcher[SpanIn] | None,
+        policy: Callable[[str], Any] | None = None,
     ) -> None:
         self.resolve_app = resolve_app
         self.search = search
@@ -149,6 +151,26 @@ class AppRunner:
         self.groundedness = groundedness
         self.add_score = add_score
         self.exporter = exporter
+        self.policy = policy
+
+    def _guard(self, spec: AppSpec, stage: str, text: str) -> Any:
+        """The app's policy on a question (pre_call) or an answer (post_call), as a guardrail
+        span per check; None without a policy."""
+        if not spec.policy or self.policy is None:
+            return None
+        assert self.exporter is not None
+        outcome = self.policy(spec.policy).run(stage, text)
+        for check in outcome.checks:
+            entities = ",".join(sorted({f.type for f in check.findings})) or None
+            with open_span(self.exporter, f"guardrail {check.check}", "guardrail") as span:
+                span.set_attributes({
+                    "shipyard.guardrail.name": check.check, "shipyard.guardrail.stage": stage,
+                    "shipyard.guardrail.verdict": check.action,
+                    "shipyard.guardrail.score": round(check.score, 3),
+                    "shipyard.guardrail.entities": entities,
+                    "shipyard.guardrail.latency_ms": round(check.ms, 3),
+                })  # fmt: skip
+        return outcome
 
     def ask(self, app: str, req: AskRequest, **context: Any) -> RagAnswer:
         if self.exporter is None:
@@ -167,12 +189,28 @@ class AppRunner:
         with open_span(self.exporter, f"rag {app}", "chain", input=req.question, **fields) as root:
             if context.get("trace_id"):
                 root.trace_id, root.parent_id = context["trace_id"], context.get("parent_id")
+            guard = self._guard(spec, "pre_call", req.question)
+            if guard is not None and guard.action in ("block", "retry"):
+                root.set_output(guard.message)
+                return RagAnswer(
+                    app=app, app_version=version, answer=guard.message, citations=[],
+                    groundedness=None, index=spec.index, index_version=0, prompt=prompt.ref,
+                    trace_id=root.trace_id, blocked=True,
+                    latency_ms=round((time.perf_counter() - started) * 1000, 1),
+                )  # fmt: skip
+            if guard is not None and guard.text != req.question:
+                req = req.model_copy(update={"question": guard.text})
+                root.set_input(guard.text)  # the trace keeps the redacted question
             search_req = SearchRequest(
                 query=req.question, k=spec.k, mode=spec.mode, filters=spec.filters,
                 label=spec.index_label,
             )  # fmt: skip
             found = self.search(spec.index, search_req, **where)
             answer, cites, reply, headers = self._generate(root, prompt, spec, req, found, where)
+            checked = self._guard(spec, "post_call", answer)
+            blocked = checked is not None and checked.action in ("block", "retry")
+            if checked is not None:
+                answer = checked.message if blocked else checked.text
             score, why = None, ""
             supported = [c.text for c in cites]
             if self.groundedness is not None and supported:
@@ -194,6 +232,7 @@ class AppRunner:
                 index_version=found.version, prompt=prompt.ref, model=reply.get("model"),
                 trace_id=root.trace_id, latency_ms=round((time.perf_counter() - started) * 1000, 1),
                 cost_usd=float(cost) if cost else None, best_score=found.best_score,
+                blocked=blocked,
             )  # fmt: skip
 
     def _generate(
@@ -253,6 +292,13 @@ def build_runner(
     def prompt(name: str, label: str) -> Prompt:
         return Prompt(to_prompt(platform.registry.fetch(name, Kind.prompt, alias=label)))
 
+    def policy(ref: str) -> Any:
+        from shipyard.guardrails.policy import Policy, parse_spec
+
+        name, _, label = ref.partition("@")
+        found = platform.registry.fetch(name, Kind.policy, alias=label or "production")
+        return Policy(parse_spec(found.payload or {}), found.name, found.version)
+
     def add_score(trace_id: str, name: str, value: float, comment: str) -> None:
         score = ScoreIn(trace_id=trace_id, name=name, value=value, source="rule",
                         comment=comment[:10_000])  # fmt: skip
@@ -261,4 +307,5 @@ def build_runner(
     return AppRunner(
         resolve_app=resolve_app, search=search, prompt=prompt, gateway=gateway,
         groundedness=groundedness_scorer(), add_score=add_score, exporter=exporter,
+        policy=policy,
     )  # fmt: skip

@@ -124,3 +124,21 @@ def test_a_route_naming_a_missing_policy_is_refused(gw: Gateway, fake: FakeLLM) 
     assert r.status_code == 400 and "policy 'nope'" in r.json()["error"]["message"]
     with pytest.raises(openai.NotFoundError):
         gw.openai().chat.completions.create(model="r", messages=[{"role": "user", "content": "x"}])
+
+
+def test_a_json_schema_rule_asks_the_model_again(gw: Gateway, fake: FakeLLM) -> None:
+    gw.upstream("fake", fake)
+    schema = {"type": "object", "required": ["n"], "properties": {"n": {"type": "integer"}}}
+    _policy(gw, "json-only", {"post_call": [{"check": "json_schema", "options": {"schema": schema},
+                                             "action": "retry"}], "max_retries": 2})  # fmt: skip
+    gw.route("typed", targets=[{"upstream": "fake", "model": "json-on-retry"}], policy="json-only")
+    gw.route("chatty", targets=[{"upstream": "fake", "model": "echo"}], policy="json-only")
+    ask = [{"role": "user", "content": "How many? Reply in JSON."}]
+    out = gw.openai().chat.completions.create(model="typed", messages=ask)
+    assert out.choices[0].message.content == '{"n": 2}' and len(fake.calls) == 2
+    second = fake.calls[1]["messages"]
+    assert second[-2] == {"role": "assistant", "content": "Sure! n is two."}
+    assert "rejected" in second[-1]["content"] and "not JSON" in second[-1]["content"]
+    fake.calls.clear()
+    refused = gw.openai().chat.completions.create(model="chatty", messages=ask)
+    assert refused.choices[0].finish_reason == "content_filter" and len(fake.calls) == 3

@@ -136,6 +136,9 @@ class FakeLLM:
         if model == "echo":
             messages = body.get("messages") or [{"role": "user", "content": body.get("prompt")}]
             return "echo: " + _last_user(messages)
+        if model == "json-on-retry":  # prose first; JSON once it has been told what was wrong
+            asked = [m for m in body.get("messages") or [] if m.get("role") == "user"]
+            return '{"n": 2}' if len(asked) > 1 else "Sure! n is two."
         if model.startswith("judge-"):
             return f'Verdict: {{"score": {model.split("-", 1)[1]}, "reason": "fake judge"}}'
         return f"Hello from {model}."

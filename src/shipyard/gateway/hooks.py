@@ -5,6 +5,8 @@
         post_call(call, answer, ctx) -> Verdict   may block, or rewrite the answer
         on_stream(call, text, ctx)   -> Verdict   may stop a stream part-way
 
+A post-call verdict of ``retry`` asks the model again (chat only), telling it what was wrong
+(``message``), up to ``detail["max_retries"]`` times; then it blocks.
 A verdict that blocks either fails the call (``status`` set: an OpenAI-shaped error) or
 answers with a safe message in place of the model's (``status`` unset). Every hook run is
 recorded as a guardrail span. Hooks are plug-ins registered by name (entry-point group
@@ -25,7 +27,7 @@ from shipyard.core.errors import InvalidInput, NotFound
 from shipyard.gateway.providers.base import Call
 from shipyard.gateway.schemas import ChatRequest, Generation, chat_text
 
-Action = Literal["allow", "block", "rewrite", "stop"]
+Action = Literal["allow", "block", "rewrite", "stop", "retry"]
 
 
 @dataclass(slots=True)

@@ -52,6 +52,7 @@ from shipyard.gateway.schemas import (
     EmbeddingRequest,
     Embeddings,
     Generation,
+    Message,
     Operation,
     Usage,
     estimate_tokens,
@@ -315,13 +316,10 @@ class GatewayService:
             return await self._start_stream(st, hooks, hctx, cache_key)
         gen = await self._attempts(st, lambda p, m: p.generate(call, m))
         assert isinstance(gen, Generation)
-        for hook in hooks:
-            if "post_call" in hook.stages():
-                verdict = await self._run_hook(
-                    st, hook, "post_call", hook.post_call(call, gen, hctx)
-                )
-                if verdict.action == "block":
-                    return self._blocked_answer(st, verdict)
+        checked = await self._post_call(st, call, gen, hooks, hctx)
+        if isinstance(checked, Answer):
+            return checked
+        gen = checked
         cost = self._cost(st, gen.usage)
         if cache_key is not None and st.cache == "miss":
             self._store(st, cache_key, gen.body, gen.text, gen.usage)
@@ -390,6 +388,28 @@ class GatewayService:
                     raise _blocked_error(verdict)
                 return self._blocked_answer(st, verdict)
         return None
+
+    async def _post_call(self, st: CallState, call: Call, gen: Generation, hooks: list[Hook],
+                         hctx: HookContext) -> Generation | Answer:  # fmt: skip
+        """Post-call hooks; a ``retry`` verdict asks the model again with what was wrong."""
+        for hook in hooks:
+            if "post_call" not in hook.stages():
+                continue
+            tries = 0
+            while True:
+                verdict = await self._run_hook(
+                    st, hook, "post_call", hook.post_call(call, gen, hctx)
+                )
+                allowed = int(verdict.detail.get("max_retries", 1)) if verdict.detail else 1
+                if verdict.action == "retry" and tries < allowed and st.operation == "chat":
+                    tries += 1
+                    _ask_again(call, gen.text, verdict.message)
+                    gen = await self._attempts(st, lambda p, m: p.generate(call, m))  # type: ignore[assignment]
+                    continue
+                if verdict.action in ("block", "retry"):
+                    return self._blocked_answer(st, verdict)
+                break
+        return gen
 
     async def _run_hook(self, st: CallState, hook: Hook, stage: str, aw: Any) -> Verdict:
         start = time.time()
@@ -603,3 +623,14 @@ def _exhausted(st: CallState, last: Failure | None) -> ShipyardError:
             message, code="upstream_rate_limited", retry_after_s=last.retry_after_s or 1
         )
     return UpstreamError(message, code="upstream_error")
+
+
+def _ask_again(call: Call, answer: str, problem: str) -> None:
+    """The conversation plus the rejected answer and what was wrong with it."""
+    req = call.chat
+    feedback = (f"Your previous answer was rejected: {problem}. Answer again, correcting it, "
+                "and reply with the answer only.")  # fmt: skip
+    messages = [*req.messages, Message(role="assistant", content=answer),
+                Message(role="user", content=feedback)]  # fmt: skip
+    call.request = req.model_copy(update={"messages": messages})
+    call.raw["messages"] = [m.model_dump(exclude_none=True) for m in messages]

@@ -52,11 +52,18 @@ class PolicyHook(Hook):
         super().__init__(_NoOptions())
         self.policy = policy
 
-    def _verdict(self, outcomes: list[Outcome], rewritten: bool) -> Verdict:
-        detail = {"policy": self.policy.name, "version": self.policy.version, **_summary(outcomes)}
+    def _verdict(
+        self, outcomes: list[Outcome], rewritten: bool, stage: str = "pre_call"
+    ) -> Verdict:
+        detail = {"policy": self.policy.name, "version": self.policy.version, **_summary(outcomes),
+                  "max_retries": self.policy.spec.max_retries}  # fmt: skip
         worst = _worst(outcomes)
         if worst is None:
             return Verdict("allow", detail=detail)
+        if worst.action == "retry" and stage == "post_call":
+            problems = "; ".join(f.detail or f.type for o in outcomes for c in o.checks
+                                 if c.action == "retry" for f in c.findings)  # fmt: skip
+            return Verdict("retry", problems or "it did not pass the checks", detail=detail)
         if worst.action in ("block", "retry"):
             return Verdict("block", worst.message or self.policy.spec.block_message, detail=detail)
         fired = ", ".join(sorted({c.check for o in outcomes for c in o.checks if c.fired}))
@@ -121,7 +128,7 @@ class PolicyHook(Hook):
                     holder[key] = o.text
         if outcomes and any(o.action == "redact" for o in outcomes):
             answer.text = "\n".join(o.text for o in outcomes)
-        return self._verdict(outcomes, rewritten=True)
+        return self._verdict(outcomes, rewritten=True, stage="post_call")
 
     def on_stream(self, call: Call, text: str, ctx: HookContext) -> Verdict:
         if not self.policy.rules["stream"]:

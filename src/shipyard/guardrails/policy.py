@@ -4,7 +4,8 @@ threshold; and what a firing check does.
     block    the call is refused with the policy's safe message
     redact   the spans found are replaced by <TYPE> before the text goes on
     flag     nothing changes; the verdict is recorded
-    retry    (after the call) the model is asked again, told what was wrong
+    retry    (after the call, chat) the model is asked again, told what was wrong, up to
+             ``max_retries`` times; then the call is blocked
 
 A policy is a registry entry of kind ``policy``; its payload is a ``PolicySpec``.
 """

@@ -163,3 +163,16 @@ def test_a_policy_redacts_blocks_and_flags_by_rule() -> None:
         parse_spec({"pre_call": [{"check": "pii", "action": "explode"}]})
     with pytest.raises(InvalidInput, match="unknown guardrail check"):
         Policy(parse_spec({"pre_call": [{"check": "nope"}]}))
+
+
+def test_groundedness_reports_an_answer_its_passages_do_not_support() -> None:
+    check = build_check("groundedness", {"min_score": 0.5})
+    passages = ["The Amazon carries more water than any other river, about 209,000 m3/s.",
+                "The Nile is usually given as the longest river, at about 6,650 km."]  # fmt: skip
+    supported = "The Amazon carries the most water, about 209,000 cubic metres a second."
+    invented = "Paris hosted the 1900 Olympics and the Eiffel Tower was painted blue that year."
+    ctx = ScanContext(stage="output", context=passages)
+    assert check.scan(supported, ctx) == []
+    found = check.scan(invented, ctx)
+    assert found and found[0].type == "UNGROUNDED" and found[0].score > 0.5
+    assert check.scan(invented, ScanContext(stage="output")) == []  # no passages: nothing to check

@@ -153,13 +153,16 @@ class AppRunner:
         self.exporter = exporter
         self.policy = policy
 
-    def _guard(self, spec: AppSpec, stage: str, text: str) -> Any:
+    def _guard(self, spec: AppSpec, stage: str, text: str, context: list[str] | None = None) -> Any:
         """The app's policy on a question (pre_call) or an answer (post_call), as a guardrail
         span per check; None without a policy."""
         if not spec.policy or self.policy is None:
             return None
         assert self.exporter is not None
-        outcome = self.policy(spec.policy).run(stage, text)
+        from shipyard.guardrails.checks.base import ScanContext
+
+        ctx = ScanContext(stage="input" if stage == "pre_call" else "output", context=context or [])
+        outcome = self.policy(spec.policy).run(stage, text, ctx)
         for check in outcome.checks:
             entities = ",".join(sorted({f.type for f in check.findings})) or None
             with open_span(self.exporter, f"guardrail {check.check}", "guardrail") as span:
@@ -207,7 +210,7 @@ class AppRunner:
             )  # fmt: skip
             found = self.search(spec.index, search_req, **where)
             answer, cites, reply, headers = self._generate(root, prompt, spec, req, found, where)
-            checked = self._guard(spec, "post_call", answer)
+            checked = self._guard(spec, "post_call", answer, [c.text for c in cites])
             blocked = checked is not None and checked.action in ("block", "retry")
             if checked is not None:
                 answer = checked.message if blocked else checked.text

@@ -64,7 +64,8 @@ class Check(ABC):
 CHECKS: PluginRegistry[Check] = PluginRegistry(
     "guardrail check", lambda cls: cls.name,
     tuple(f"shipyard.guardrails.checks.{m}" for m in (
-        "pii", "secrets", "injection", "toxicity", "topics", "length", "json_schema")),
+        "pii", "secrets", "injection", "toxicity", "topics", "length", "json_schema",
+        "groundedness")),
     "shipyard.guardrail_checks",
 )  # fmt: skip
 

@@ -33,13 +33,9 @@ def _texts(source: str) -> list[str]:
         if not line.strip():
             continue
         if line.lstrip().startswith("{"):
-            try:
-                item = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                raise InvalidInput(f"line {n}: not JSON: {exc}") from None
-            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
-                raise InvalidInput(f'line {n}: a JSON line needs a "text" field')
-            texts.append(item["text"])
+            from shipyard.guardrails.evaluate import text_record
+
+            texts.append(text_record(line, f"line {n}")["text"])
         else:
             texts.append(line)
     return texts

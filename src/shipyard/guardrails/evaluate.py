@@ -35,6 +35,17 @@ def shipped_cases() -> Path:
     return Path(str(files("shipyard.guardrails").joinpath("data/corpus")))
 
 
+def text_record(line: str, where: str) -> dict[str, Any]:
+    """One JSON line holding an object with a ``text`` field (a case, or a text to check)."""
+    try:
+        item = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"{where}: not JSON: {exc}") from None
+    if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+        raise InvalidInput(f'{where}: a JSON line needs an object with a "text" field')
+    return item
+
+
 def load_cases(path: Path) -> list[dict[str, Any]]:
     """Cases from a JSONL file, or from every ``*.jsonl`` file of a folder."""
     if path.is_dir():
@@ -45,12 +56,7 @@ def load_cases(path: Path) -> list[dict[str, Any]]:
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
-        try:
-            case = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            raise InvalidInput(f"{path}:{n}: not JSON: {exc}") from None
-        if not isinstance(case, dict) or not isinstance(case.get("text"), str):
-            raise InvalidInput(f"{path}:{n}: a case is an object with a 'text'")
+        case = text_record(line, f"{path}:{n}")
         case.setdefault("id", f"case-{n}")
         case.setdefault("expect", {})
         cases.append(case)

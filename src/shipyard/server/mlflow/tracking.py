@@ -3,6 +3,7 @@ Shipyard's tracking service."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Query
@@ -143,8 +144,6 @@ def search_experiments(
 
 def _name_condition(text: str) -> Any:
     """``name = 'x'``, ``name LIKE 'x%'`` or ``name ILIKE '%x%'`` (experiment search)."""
-    import re
-
     text = text.strip()
     if not text:
         return None

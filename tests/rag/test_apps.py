@@ -146,7 +146,9 @@ def test_an_apps_policy_redacts_the_question_and_blocks_attacks(
             client.flush()
             try:
                 spans = client.tracing.get_trace(answer.trace_id).spans
-                if any(s.kind == "guardrail" for s in spans):
+                names = {s.name for s in spans}
+                # the root span ends last, so it may be stored in a later batch
+                if {"rag guarded-app", "guardrail pii"} <= names:
                     break
             except NotFound:
                 pass

@@ -223,6 +223,7 @@ _STARTS = {"<\\|": ("<",), "\\[": ("[",), "!\\[": ("![",), "\\]\\(": ("](",),
 FAMILIES: list[tuple[str, float, re.Pattern[str], tuple[str, ...] | None]] = [
     (name, weight, re.compile(p), _hints(p)) for name, weight, p in RAW_FAMILIES
 ]
+VOCAB = frozenset(re.findall(r"[a-z]{3,}", " ".join(p for _, _, p in RAW_FAMILIES)))
 META = re.compile(r"\b(?:what is|what are|what's|explain|definition|example of|examples of|how do i (?:"
                   r"defend|prevent|detect|protect|stop|block)|how to (?:defend|prevent|detect|"
                   r"protect|mitigate|block)|is this an? (?:attack|injection)|classif|research|"
@@ -279,8 +280,8 @@ def families(text: str) -> dict[str, float]:
     folded = fold(text)
     variants = {folded}
     leet = deleet(folded)
-    if leet != folded:
-        variants.add(leet)
+    if leet != folded and not VOCAB.isdisjoint(set(leet.split()) - set(folded.split())):
+        variants.add(leet)  # only when undoing leetspeak spelled a word the families use
     for v in list(variants):
         if SPACED.search(v):
             variants.add(_unspace(v))

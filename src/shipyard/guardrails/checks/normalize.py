@@ -33,7 +33,8 @@ CHAT = [(re.compile(p), r) for p, r in ((r"\bur\b", "your"), (r"\byr\b", "your")
                                          (r"\bprev\b", "previous"), (r"\binstrux\b", "instructions"))]  # fmt: skip
 
 
-TOKEN = re.compile(r"[\w@$!|+€]+")
+# a token holding a digit or a symbol that stands for a letter: only those can be leetspeak
+LEETY = re.compile(r"(?<![\w@$!|+€])(?=[\w@$!|+€]*[\d@$!|+€])[\w@$!|+€]+")
 
 
 def _unleet(m: re.Match[str]) -> str:
@@ -47,7 +48,7 @@ def _unleet(m: re.Match[str]) -> str:
 
 def deleet(text: str) -> str:
     """Leetspeak undone in words ('sh1t', '@ss', '1gn0re'); numbers and codes stay as they are."""
-    return TOKEN.sub(_unleet, text)
+    return LEETY.sub(_unleet, text)
 
 
 def unchat(text: str) -> str:

@@ -479,17 +479,36 @@ order street road""".split()
 )
 
 
-CUE_WORDS = ("name", "call me", "signed", "regards", "sincerely", "thanks", "dear", "patient",
-             "employee", "contact", "speak to", "ask for", "this is", "i'm", "i am", "spoke",
-             "talked", "met with", "applicant", "customer", "attn", "by", "assigned", "owner",
-             "holder", "beneficiary", "recipient", "cc")  # fmt: skip
+# The words NAME_CUE's phrases start with: the pattern is tried only where one of them starts a
+# word (a substring search finds them far faster than the regex scans the text).
+CUE_STARTS = ("my", "i'm", "i am", "name", "call", "signed", "regards", "sincerely", "thanks",
+              "dear", "patient", "employee", "spoke", "talked", "met", "applicant", "customer",
+              "attn", "assigned", "reported", "approved", "owner", "holder", "beneficiary",
+              "recipient", "account", "cc", "contact", "speak", "ask", "this")  # fmt: skip
+
+
+def _cued(text: str, low: str) -> Iterator[re.Match[str]]:
+    starts = set()
+    for word in CUE_STARTS:
+        at = low.find(word)
+        while at >= 0:
+            if not at or not low[at - 1].isalnum():
+                starts.add(at)
+            at = low.find(word, at + 1)
+    end = -1
+    for at in sorted(starts):
+        if at < end:
+            continue
+        m = NAME_CUE.match(text, at)
+        if m is not None:
+            end = m.end()
+            yield m
 
 
 def _people(text: str) -> Iterator[Finding]:
     known = given_names()
     low = text.lower()
-    cued = NAME_CUE.finditer(text) if any(w in low for w in CUE_WORDS) else iter(())
-    for m in cued:
+    for m in _cued(text, low):
         if m.group(1).isupper() and m.group(1).split()[0].lower() not in known:
             continue  # "END OF USER INPUT"
         cue = m.group().lower()

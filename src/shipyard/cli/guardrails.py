@@ -126,6 +126,46 @@ def evaluate_command(cases_path: Path | None, as_json: bool) -> None:
     console.print(table)
 
 
+@command.command("train")
+@click.option("--cases", "cases_path", type=click.Path(path_type=Path), required=True,
+              help="Labeled JSONL cases (a file or a folder of them).")  # fmt: skip
+@click.option("--check", "check_name", type=click.Choice(["injection"]), default="injection",
+              show_default=True, help="The check whose label the cases carry.")  # fmt: skip
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Where to write the model (.json.gz).")  # fmt: skip
+@click.option("--max-fp", type=click.FloatRange(0, 0.5), default=0.02, show_default=True,
+              help="Highest false-positive rate allowed on the negatives (out of fold).")  # fmt: skip
+@json_option
+def train_command(cases_path: Path, check_name: str, out: Path, max_fp: float,
+                  as_json: bool) -> None:  # fmt: skip
+    """Train the text classifier of a check on labeled cases, and write it to OUT.
+
+    A policy uses it with the check's option `model: PATH`. The precision, recall and
+    false-positive rate printed are cross-validated (measured on cases left out of training).
+    Needs scikit-learn (the `ml` extra)."""
+    from shipyard.guardrails.evaluate import load_cases
+    from shipyard.guardrails.train import train
+
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        raise InvalidInput("training needs scikit-learn: pip install 'shipyard[ml]'") from None
+    cases = load_cases(cases_path)
+    with console.status(f"training on {len(cases)} cases (5-fold cross-validation)"):
+        model, report = train(cases, check_name, max_fp=max_fp)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model.save(out)
+    if as_json:
+        print_json({"model": str(out), **report.as_json()})
+        return
+    console.print(
+        f"{check_name} model: {report.features} features from {report.cases} cases "
+        f"({report.positives} positive), C={report.c}, threshold {report.threshold:.3f}\n"
+        f"cross-validated: precision {report.precision:.3f}, recall {report.recall:.3f}, "
+        f"false positives {report.false_positive_rate:.1%}\nwritten to {out}"
+    )
+
+
 @command.command("policy")
 @click.argument("name")
 @click.argument("file", type=click.Path(path_type=Path))

@@ -20,12 +20,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shipyard.guardrails.checks.base import CHECKS, Check, Finding, ScanContext
 from shipyard.guardrails.checks.normalize import deleet, fold, has_invisible, unchat
+from shipyard.guardrails.textmodel import TextModel, from_file, shipped
 
 
 class InjectionOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     threshold: float = Field(default=0.5, ge=0, le=1)
+    # the text classifier: "shipped" (trained on the project's labeled data), "none", or the
+    # path of one made by `shipyard guardrails train`
+    model: str | None = "shipped"
 
 
 _ANY = r"(?:all |any |the |your |my |these |those |every |of |previous |prior |above |earlier |preceding |initial |original |system |existing |former |safety |the above |content |usual |normal |standard |evaluation |screening |moderation |current |old |)*"
@@ -518,28 +522,35 @@ def _decoded(text: str) -> str:
     return " ".join(out)
 
 
-def families(text: str) -> dict[str, float]:
-    """The strongest weight of each family found in the text; a match inside quotes in a text
-    that discusses attacks ("what is prompt injection? e.g. 'ignore ...'") counts less."""
+def variants(text: str) -> tuple[str, set[str]]:
+    """The folded text, and it again with each disguise undone that it shows: leetspeak,
+    spaced-out letters, chat spelling, masked letters, base64 or hex payloads."""
     folded = fold(text)
-    variants = {folded}
+    out = {folded}
     leet = deleet(folded)
     if leet != folded and not VOCAB.isdisjoint(set(leet.split()) - set(folded.split())):
-        variants.add(leet)  # only when undoing leetspeak spelled a word the families use
-    for v in list(variants):
+        out.add(leet)  # only when undoing leetspeak spelled a word the families use
+    for v in list(out):
         if SPACED.search(v):
-            variants.add(_unspace(v))
+            out.add(_unspace(v))
     if CHAT_WORDS.search(folded):
-        variants.add(unchat(folded))
+        out.add(unchat(folded))
     if "*" in folded or "#" in folded or "%" in folded:
-        variants.add(_unmask(folded))
+        out.add(_unmask(folded))
     if len(text) > 24:
         extra = _decoded(text)
         if extra:
-            variants.add(fold(extra))
+            out.add(fold(extra))
+    return folded, out
+
+
+def families(text: str, seen: tuple[str, set[str]] | None = None) -> dict[str, float]:
+    """The strongest weight of each family found in the text; a match inside quotes in a text
+    that discusses attacks ("what is prompt injection? e.g. 'ignore ...'") counts less."""
+    folded, texts = seen or variants(text)
     found: dict[str, float] = {}
     meta = META.search(folded) is not None
-    for variant in variants:
+    for variant in texts:
         for name, weight, pattern, needs in FAMILIES:
             if weight <= found.get(name, 0.0) or not all(
                 any(n in variant for n in group) for group in needs
@@ -556,8 +567,24 @@ def families(text: str) -> dict[str, float]:
     return found
 
 
-def score(text: str) -> tuple[float, list[str]]:
-    found = families(text)
+def _model(option: str | None) -> TextModel | None:
+    if option is None or option == "none":
+        return None
+    return shipped("injection") if option == "shipped" else from_file(option)
+
+
+def score(text: str, model: str | None = "shipped") -> tuple[float, list[str]]:
+    """The text's injection score (0-1) and the families behind it, strongest first. The
+    classifier's probability counts as the family ``classifier``: at its threshold it scores
+    0.5, at certainty 0.95."""
+    seen = variants(text)
+    found = families(text, seen)
+    classifier = _model(model)
+    if classifier is not None:
+        p = max(classifier.probability(v) for v in seen[1])
+        if p >= classifier.threshold:
+            t = classifier.threshold
+            found["classifier"] = 0.5 + 0.45 * (p - t) / max(1e-6, 1 - t)
     if not found:
         return 0.0, []
     best = max(found.values()) + 0.05 * (len(found) - 1)
@@ -572,7 +599,7 @@ class Injection(Check):
     def scan(self, text: str, ctx: ScanContext) -> list[Finding]:
         opts = self.options
         assert isinstance(opts, InjectionOptions)
-        value, names = score(text)
+        value, names = score(text, opts.model)
         if value < opts.threshold:
             return []
         return [Finding("PROMPT_INJECTION", 0, len(text), value, ",".join(names))]

@@ -384,26 +384,62 @@ def _ips(text: str) -> Iterator[Finding]:
 # -- dates of birth ----------------------------------------------------------------------------
 
 MONTHS = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
-          r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")  # fmt: skip
-DATE = (rf"(?:\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}[./-]\d{{1,2}}[./-]\d{{2,4}}|"
-        rf"{MONTHS}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|"
-        rf"\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTHS}\.?,?\s+\d{{4}})")  # fmt: skip
-DOB = re.compile(
-    rf"(?i)\b(?:born(?:\s+on)?|date\s+of\s+birth|d\.?o\.?b\.?|birth\s*date|birthday|"
-    rf"geboren(?:\s+am)?|né(?:e)?\s+le|fecha\s+de\s+nacimiento)\b\W{{0,4}}(?:is\s+|was\s+|on\s+)?"
-    rf"({DATE})"
+          r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|"
+          # German, Dutch, French, Spanish, Italian, Portuguese
+          r"januar|februar|märz|mai|juni|juli|oktober|dezember|januari|februari|maart|mei|"
+          r"augustus|december|janvier|février|mars|avril|juin|juillet|août|septembre|octobre|"
+          r"novembre|décembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|"
+          r"setiembre|octubre|noviembre|diciembre|gennaio|febbraio|aprile|maggio|giugno|luglio|"
+          r"settembre|ottobre|dicembre|janeiro|fevereiro|março|maio|junho|julho|setembro|"
+          r"outubro|novembro|dezembro)")  # fmt: skip
+DATE = re.compile(
+    rf"(?i)(?:\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{4}}/\d{{1,2}}/\d{{1,2}}|\d{{1,2}}[./-]\d{{1,2}}[./-]\d{{2,4}}|"
+    rf"\d{{4}}年\d{{1,2}}月\d{{1,2}}日|\d{{1,2}}[-/ ]{MONTHS}\.?[-/ ]\d{{4}}|"
+    rf"{MONTHS}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|"
+    rf"\d{{1,2}}(?:st|nd|rd|th|er|º|\.)?\s+(?:of\s+|de\s+)?{MONTHS}\.?,?\s+(?:de\s+)?\d{{4}})(?!\d)"
 )
-
-
-BIRTH_WORDS = ("born", "birth", "dob", "d.o.b", "geboren", "né", "nacimiento")
+BIRTH_CUE = re.compile(
+    r"(?i)(?:\bborn\b|\bdate\s+of\s+birth\b|\bd\.o\.b\b\.?|\bdob\b|\bbirth\s*date\b|\bbirthday\b|"
+    r"\bb\.(?=\s*\d)|\bgeboren\b|\bgeb\.|\bgeburtsdatum\b|\bgeboortedatum\b|\bnée?\b|\bnat[oa]\b|"
+    r"\bnacid[oa]\b|\bnascid[oa]\b|\bfecha\s+de\s+nacimiento\b|\bdata\s+de\s+nascimento\b|"
+    r"\bdata\s+di\s+nascita\b|\bdate\s+de\s+naissance\b|\bdoğum\s+tarihi\b|生年月日|出生日期|生日)"
+)
+BIRTH_WORDS = ("born", "birth", "dob", "d.o.b", "b.", "geb", "né", "nat", "nac", "nasc", "naissance",
+               "doğum", "生")  # fmt: skip
+CORRECTION = (
+    "correct",
+    "recorded",
+    "match",
+    "instead",
+    "should",
+    "actual",
+    "wrong",
+    "typo",
+    " but ",
+)
+CUE_TO_DATE = 48  # characters between a birth cue and its date ("DOB on file is", "(dd/mm/yyyy):")
 
 
 def _births(text: str) -> Iterator[Finding]:
     low = text.lower()
     if not any(w in low for w in BIRTH_WORDS):
         return
-    for m in DOB.finditer(text):
-        yield Finding("DATE_OF_BIRTH", m.start(1), m.end(1), 0.9)
+    taken = -1
+    for cue in BIRTH_CUE.finditer(text):
+        m = DATE.search(text, cue.end(), cue.end() + CUE_TO_DATE + 40)
+        if m is None or m.start() < taken or m.start() - cue.end() > CUE_TO_DATE:
+            continue
+        if "\n" in text[cue.end() : m.start()].strip(" \t:\n"):
+            continue  # the cue labels another line
+        taken = m.end()
+        yield Finding("DATE_OF_BIRTH", m.start(), m.end(), 0.9)
+        # a correction right after it ("... is 2/18/1949 but the correct one is 10/22/1944")
+        again = DATE.search(text, m.end(), m.end() + 80)
+        if again is not None:
+            gap = text[m.end() : again.start()].lower()
+            if not any(c in gap for c in ":|\n") and any(w in gap for w in CORRECTION):
+                taken = again.end()
+                yield Finding("DATE_OF_BIRTH", again.start(), again.end(), 0.8)
 
 
 # -- street addresses --------------------------------------------------------------------------
@@ -412,42 +448,116 @@ SUFFIX = (r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Cour
           r"Place|Pl|Terrace|Ter|Parkway|Pkwy|Circle|Cir|Highway|Hwy|Square|Sq|Trail|Trl|Close|"
           r"Crescent|Gardens|Grove|Mews|Row|Hill|Walk|Loop|Path|Alley|Plaza|Heights)")  # fmt: skip
 STREET = re.compile(
-    rf"\d{{1,6}}[A-Za-z]?,?[ \t]+(?:[NSEW]\.?[ \t]+)?(?:(?:[A-Z][A-Za-z'.-]*|\d{{1,4}}(?:st|nd|rd|th))[ \t]+){{1,4}}{SUFFIX}\b\.?"
+    rf"(?:\d{{1,5}}-)?\d{{1,6}}[A-Za-z]?,?[ \t]+(?:[NSEW]\.?[ \t]+)?(?:(?:[A-Z][A-Za-z'.-]*|\d{{1,4}}(?:st|nd|rd|th))[ \t]+){{1,4}}{SUFFIX}\b\.?"
     r"(?:,?\s*(?:Apt|Apartment|Suite|Ste|Unit|Flat|#)\.?\s*[\w-]+)?"
     r"(?:,\s*[A-Z][A-Za-z .'-]{1,40}?,\s*[A-Z]{2}\s+\d{5}(?:-\d{4})?)?"
 )
 UK_POSTCODE = re.compile(r"[A-Z]{1,2}\d[A-Z\d]?\s?\d[ABD-HJLNP-UW-Z]{2}")
+# German and Dutch: the street type is the end of one word ("Hauptstraße 12", "Kerkstraat 9A")
 DE_STREET = re.compile(
     r"[A-ZÄÖÜ][a-zäöüß]+(?:-[A-ZÄÖÜ][a-zäöüß]+)*(?:straße|strasse|str\.|weg|gasse|platz|"
-    r"allee|ring|damm|ufer)\s+\d{1,4}\s?[a-z]?(?:,?\s+\d{5}\s+[A-ZÄÖÜ][a-zäöüß]+)?"
+    r"allee|ring|damm|ufer|chaussee|straat|gracht|laan|plein|kade|singel|dijk|steeg|markt|dreef)"
+    r"\s+\d{1,4}(?:\s?[a-zA-Z](?![a-zA-Z]))?(?:-\d{1,3})?(?:,?\s+\d{5}\s+[A-ZÄÖÜ][a-zäöüß]+)?"
 )
+DE_PREFIXED = re.compile(
+    r"(?:Am|An der|An den|Auf der|Auf dem|Im|In der|Zum|Zur|Unter den|Hinter der|Alte|Neue)"
+    r"\s+[A-ZÄÖÜ][\wäöüß-]+\s+\d{1,4}\s?[a-z]?"
+)
+_PARTICLE = r"(?:de la|de las|de los|de l'|del|de|des|du|d'|la|le|les|das|dos|da|do|dei|delle|della|degli|di|e|y)"
+FR_STREET = re.compile(
+    rf"\d{{1,5}}(?:\s*(?:bis|ter))?,?\s+(?i:rue|avenue|boulevard|bd|place|chemin|impasse|allée|quai|"
+    rf"route|cours|square|passage|faubourg|rond-point)\s+(?:{_PARTICLE}\s*)?[A-ZÀ-Ý][\w'-]*"
+    rf"(?:\s+(?:{_PARTICLE}\s*)?[A-ZÀ-Ý][\w'-]*){{0,3}}"
+    r"(?:,\s*(?:app\.?|apt\.?|appartement|bât\.?|bâtiment|esc\.?|escalier)\s*[\w-]+)?"
+)
+ROMANCE_STREET = re.compile(
+    rf"(?:Calle|C/|Avenida|Av\.|Avda\.?|Paseo|Plaza|Camino|Carretera|Ronda|Travesía|Rua|Travessa|"
+    rf"Alameda|Via|Viale|Corso|Piazza|Piazzale|Largo|Vicolo|Strada)\s+(?:{_PARTICLE}\s+)?"
+    rf"[A-ZÀ-Ý][\w'.-]*(?:\s+(?:{_PARTICLE}\s+)?[A-ZÀ-Ý0-9][\w'.-]*){{0,3}},?\s+\d{{1,5}}[A-Za-z]?"
+    r"(?:\s+(?:Pte|Ote|Nte|Sur)\b\.?)?"
+    r"(?:,\s*(?:\d{1,2}\s*º\s*(?:[A-Za-z]{1,4}\b\.?)?|int\.?\s*\d+|bajo|piso\s*\d+|conj\.?\s*\d+|"
+    r"apto\.?\s*\d+|scala\s*\w+))?"
+)
+# "Lange Voorhout 34, 2514 EE Den Haag", "Via Roma 5, 00184 Roma": a name, a number, a postcode
+EU_STREET = re.compile(
+    r"([A-ZÀ-Ý][\w'.-]+(?:\s+[A-Za-zÀ-ÿ][\w'.-]+){0,3}\s+\d{1,4}[A-Za-z]?(?:-\d{1,3})?),\s+"
+    r"(?:\d{4}\s?[A-Z]{2}|\d{5})\s+[A-ZÀ-Ý]"
+)
+PO_BOX = re.compile(
+    r"(?i:\bP\.?\s?O\.?\s+Box|\bPost\s+Office\s+Box|\bGPO\s+Box|\bPostfach|\bApartado(?:\s+de\s+correos)?|"
+    r"\bCaixa\s+Postal|\bCasella\s+postale|\bBo[îi]te\s+postale)\s+\d{1,6}(?:\s\d{2}){0,2}"
+)
+JP_STREET = re.compile(r"\d{1,2}-\d{1,2}-\d{1,3}\s+[A-Z][a-z]+(?:-[A-Za-z]+)*(?:,\s*Room\s+\d+)?")
+IN_STREET = re.compile(
+    r"(?:House|Flat|Plot|Door|Shop)\s*(?:No\.?\s*)?\d{1,5}[A-Z]?"
+    r"(?:,\s*(?:Sector|Road\s+No\.?|Street\s+No\.?|Block|Phase)\s*\d{1,4}[A-Z]?)?"
+)
+STREETS = ((STREET, 0.85), (DE_STREET, 0.85), (DE_PREFIXED, 0.75), (FR_STREET, 0.85),
+           (ROMANCE_STREET, 0.85), (PO_BOX, 0.85), (JP_STREET, 0.8), (IN_STREET, 0.8))  # fmt: skip
 
 
 def _addresses(text: str) -> Iterator[Finding]:
-    for pattern, score in ((STREET, 0.85), (DE_STREET, 0.85), (UK_POSTCODE, 0.7)):
+    found: list[Finding] = []
+    for pattern, score in STREETS:
         for m in pattern.finditer(text):
             if _edges(text, m.start(), m.end(), "-äöüß", "-"):
-                yield Finding("STREET_ADDRESS", m.start(), m.end(), score)
+                found.append(Finding("STREET_ADDRESS", m.start(), m.end(), score))
+    for m in EU_STREET.finditer(text):
+        if (
+            _edges(text, m.start(), m.end(1), "-")
+            and m.group(1).split()[0].lower() not in NOT_STREET
+        ):
+            found.append(Finding("STREET_ADDRESS", m.start(1), m.end(1), 0.75))
+    for m in UK_POSTCODE.finditer(text):
+        if _edges(text, m.start(), m.end()):
+            found.append(Finding("STREET_ADDRESS", m.start(), m.end(), 0.7))
+    yield from found
+
+
+NOT_STREET = frozenset(
+    """version release order invoice ticket case room page chapter section
+step item table figure model build sprint week day year""".split()
+)
 
 
 # -- person names ------------------------------------------------------------------------------
 
 CAP = r"(?:O'|Mc|Mac|D')?[A-ZÀ-ÖØ-ÞĀ-Ž](?:[a-zß-öø-ÿā-ž]+|[A-ZÀ-ÖØ-ÞĀ-Ž]+\b)(?:[-'][A-ZÀ-ÖØ-ÞĀ-Ž]?[a-zß-öø-ÿā-ž]+)?"
 SP = r"[ \t]+"  # names never run across lines
+# Surname particles: "Carlos de la Fuente", "Pieter van Dijk", "Núria Puig i Soler"
+PARTICLES = r"(?:van der|van den|van de|von der|de la|de las|de los|de|del|della|di|da|das|do|dos|du|van|von|ten|ter|al|el|bin|ibn|ó|o|i|y)"
+SURNAME = rf"(?:{PARTICLES}{SP})*{CAP}(?:-{CAP})?(?:{SP}(?:i|y){SP}{CAP})?"
 NAME_CUE = re.compile(
-    rf"(?:(?i:\bmy\s+name\s+is|\bmy\s+name's|\bi\s+am\s+called|\bname\s*:|\bcall\s+me|"
-    rf"\bsigned\s*,?|\bregards\s*,|\bsincerely\s*,|\bthanks\s*,|\bdear|\bpatient|\bemployee|"
-    rf"\bspoke\s+(?:with|to)|\btalked\s+to|\bmet\s+with|\bapplicant\s*:|\bcustomer\s*:|\battn\.?\s*:?|"
-    rf"\bsigned\s+by|\bassigned\s+to|\breported\s+by|\bapproved\s+by|\bowner\s*:|\bholder\s*:|"
-    rf"\bbeneficiary\s*:|\brecipient\s*:|\baccount\s+holder\s*:?|\bcc\s*:|"
-    rf"\bcontact(?:\s+person\s*:?)?|\bspeak\s+to|\bask\s+for|\bthis\s+is|\bi'm|\bi\s+am)\s+)"
-    rf"(?!(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Madam)\b)({CAP}(?:{SP}{CAP}){{0,2}})"
+    rf"(?:(?i:\bmy\s+name\s+is|\bmy\s+name's|\bi\s+am\s+called|\bname\s*(?:\(.{{0,20}}\))?\s*:|\bcall\s+me|"
+    rf"\bsigned\s*(?:by|for by)?\s*[,:]?|\bregards\s*,|\bsincerely\s*,|\bthanks\s*,|\bcheers\s*,|\bbest\s*,|\bdear|"
+    rf"\bpatient\s*:?|\bemployee\s*:?|\bspoke\s+(?:with|to)|\btalked\s+to|\bmet\s+with|\bapplicant\s*:|"
+    rf"\bcustomer\s*:?|\bclient\s*:|\battn\.?\s*:?|\breported\s+by|\bapproved\s+by|\bassigned\s+to|"
+    rf"\bowner\s*:|\b(?:account\s+|card|policy|pet\s+insurance\s+)?holder\s*:?|\bbeneficiary\s*:?|"
+    rf"\brecipient\s*:|\bpayee\s*:|\bcc\s*:?|\bcontact(?:\s+person)?\s*:?|\bcontacto\s*:?|\bspeak\s+to|"
+    rf"\bask\s+for|\bthis\s+is|\bi'm|\bi\s+am|\btenant\s*,?|\bcandidate\s*:?|\binsured\s*:|\bwitness\s*:|"
+    rf"\bmanager\s*:|\battendees\s*:|\breviewer\s*:|\bnominations?\s*(?:received)?\s*:|\bcoach|"
+    rf"\bmanuscript\s+by|\bby|\bfrom|\bwith|\bfor|\bcalled|\bemailed|\bphoned|\bnom\s*:|\bnaam\s*:|"
+    rf"\bnombre\s*:|\bad\s+soyad\s*:|\btitulaire\s*:|\bkund(?:e|in)\s*:|\bmitarbeiter(?:in)?|"
+    rf"\bfalar\s+com|\bpreguntar\s+por|\bchiedere\s+di|\bcitofonare|\binterphone|\bparent/guardian\s*:|"
+    rf"\bchild's\s+name\s*:|\bsection\s+\d+\s*:|\bsecondary\s*:|\bprimary\s*:|\bdriver\s+assigned\s*:|"
+    rf"\bagent\s*\()\s*)"
+    rf"(?!(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Madam)\b)({CAP}(?:{SP}(?:[A-Z]\.{SP})?{SURNAME}){{0,2}})"
 )
 TITLE = re.compile(
-    rf"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Madam|Herr|Frau|Mme|Mlle|Sr|Sra)\.?{SP}({CAP}(?:{SP}{CAP}){{0,2}})"
+    rf"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Dra|Prof|Sir|Madam|Herr|Frau|Mme|Mlle|M|Sr|Sra|Sig|Sig\.ra)\.?{SP}"
+    rf"({CAP}(?:{SP}{SURNAME}){{0,2}})"
 )
-GIVEN_SURNAME = re.compile(rf"({CAP})(?={SP}((?:[A-Z]\.{SP})?{CAP}(?:-{CAP})?)\b)")
-WEAK_CUES = ("this is", "i'm", "i am", "contact")
+GIVEN_SURNAME = re.compile(rf"({CAP})(?={SP}((?:[A-Z]\.{SP})?{SURNAME})\b)")
+# cues that also start ordinary phrases ("This is Important", "by Monday"): the name that
+# follows must start with a known given name
+WEAK_CUES = ("this is", "i'm", "i am", "contact", "by", "from", "with", "for", "called", "emailed",
+             "phoned", "coach", "best", "cheers", "customer", "employee", "patient", "tenant",
+             "candidate", "mitarbeiter")  # fmt: skip
+# chat in lower case: "ask sanne", "lunch with ximena and chiamaka", "hey joão pedro"
+LOWER_CUE = re.compile(
+    r"\b(?:hi|hey|hello|thanks|thank you|ask|ping|tell|call|text|email|message|with|and|cc|"
+    r"from|to|did)(?:\s+@?|\s*@)([a-zß-öø-ÿā-ž][a-zß-öø-ÿā-ž'-]+)(?:\s+([a-zß-öø-ÿā-ž][a-zß-öø-ÿā-ž'-]+))?"
+)
 
 
 CAPWORD = re.compile(r"(?:O'|Mc|Mac|D')?[A-ZÀ-ÖØ-ÞĀ-Ž][^\W\d_]+")
@@ -459,11 +569,20 @@ def _name_starts() -> frozenset[str]:
     return given_names() | WORD_NAMES
 
 
+def _word_list(name: str) -> set[str]:
+    data = files("shipyard.guardrails").joinpath(f"data/{name}").read_text("utf-8")
+    return {x for line in data.splitlines() if line and not line.startswith("#")
+            for x in line.split() if x.replace("-", "").replace("'", "").isalpha()}  # fmt: skip
+
+
 @cache
 def given_names() -> frozenset[str]:
-    data = files("shipyard.guardrails").joinpath("data/first_names.txt").read_text("utf-8")
-    words = {x for x in data.split() if x.isalpha()} - NOT_NAMES
-    return frozenset(words)
+    return frozenset(_word_list("first_names.txt") - NOT_NAMES)
+
+
+@cache
+def surnames() -> frozenset[str]:
+    return frozenset(_word_list("surnames.txt") - NOT_NAMES)
 
 
 # Given names that are also words ("Grace", "Will"): a name only before a capitalised surname.
@@ -477,14 +596,27 @@ who new now old see two way may use she day get how its let man own say too also
 more most only over such than them then they very what when will your into shipping ships
 order street road""".split()
 )
+# Given names that are as often places, brands or products: never a name on their own.
+NOT_ALONE = frozenset(
+    """alexa siri cortana mercedes tesla chanel dell ford porsche ferrari lincoln jaguar
+jackson virginia georgia carolina victoria sydney florence paris madison austin dallas
+houston jordan israel chelsea brooklyn denver savannah sierra dakota montana nevada
+kennedy harrison cameron morgan taylor german mai china india""".split()
+)
 
 
 # The words NAME_CUE's phrases start with: the pattern is tried only where one of them starts a
 # word (a substring search finds them far faster than the regex scans the text).
 CUE_STARTS = ("my", "i'm", "i am", "name", "call", "signed", "regards", "sincerely", "thanks",
-              "dear", "patient", "employee", "spoke", "talked", "met", "applicant", "customer",
-              "attn", "assigned", "reported", "approved", "owner", "holder", "beneficiary",
-              "recipient", "account", "cc", "contact", "speak", "ask", "this")  # fmt: skip
+              "cheers", "best", "dear", "patient", "employee", "spoke", "talked", "met",
+              "applicant", "customer", "client", "attn", "assigned", "reported", "approved",
+              "owner", "holder", "account", "card", "policy", "pet", "beneficiary", "recipient",
+              "payee", "cc", "contact", "speak", "ask", "this", "tenant", "candidate", "insured",
+              "witness", "manager", "attendees", "reviewer", "nomination", "coach", "manuscript",
+              "by", "from", "with", "for", "called", "emailed", "phoned", "nom", "naam", "nombre",
+              "ad soyad", "titulaire", "kund", "mitarbeiter", "falar", "preguntar", "chiedere",
+              "citofonare", "interphone", "parent", "child", "section", "secondary", "primary",
+              "driver", "agent")  # fmt: skip
 
 
 def _cued(text: str, low: str) -> Iterator[re.Match[str]]:
@@ -505,47 +637,88 @@ def _cued(text: str, low: str) -> Iterator[re.Match[str]]:
             yield m
 
 
+def _trim(text: str, start: int, end: int) -> int:
+    """A name's end without a possessive 's."""
+    return end - 2 if text[start:end].endswith(("'s", "’s")) else end
+
+
 def _people(text: str) -> Iterator[Finding]:
-    known = given_names()
+    known, family = given_names(), surnames()
     low = text.lower()
     for m in _cued(text, low):
-        if m.group(1).isupper() and m.group(1).split()[0].lower() not in known:
+        words = m.group(1).split()
+        first = words[0].lower()
+        if m.group(1).isupper() and first not in known:
             continue  # "END OF USER INPUT"
-        cue = m.group().lower()
-        first = m.group(1).split()[0].lower()
-        if cue.startswith(WEAK_CUES) and first not in known:
-            continue  # "I'm Happy", "This is Important"
-        end = m.end(1) - 2 if m.group(1).endswith("'s") else m.end(1)
-        if m.group(1).split()[-1].lower() in COMMON_AFTER:
+        cue = m.group()[: m.start(1) - m.start()].strip().lower()
+        if (
+            cue.startswith(WEAK_CUES)
+            and not cue.endswith(":")
+            and first not in known
+            and not (len(words) > 1 and words[-1].lower() in family)
+        ):
+            continue  # "I'm Happy", "This is Important", "by Monday"
+        if words[-1].lower() in COMMON_AFTER or first in COMMON_AFTER:
             continue
-        yield Finding("PERSON", m.start(1), end, 0.85)
+        yield Finding("PERSON", m.start(1), _trim(text, m.start(1), m.end(1)), 0.85)
     for m in TITLE.finditer(text):
         if m.start() and text[m.start() - 1] in WORD:
             continue
-        yield Finding("PERSON", m.start(1), m.end(1), 0.9)
+        yield Finding("PERSON", m.start(1), _trim(text, m.start(1), m.end(1)), 0.9)
     starts = _name_starts()
     for word in CAPWORD.finditer(text):
-        if word.group().lower() not in starts or (
-            word.start() and text[word.start() - 1].isalpha()
-        ):
+        if word.start() and text[word.start() - 1].isalpha():
             continue
+        w = word.group().lower()
         pair = GIVEN_SURNAME.match(text, word.start())
-        if pair is None:
+        if pair is not None:
+            surname = pair.group(2).split()[-1].lower()
+            if (surname in COMMON_AFTER and surname not in WORD_SURNAMES) or w in COMMON_AFTER:
+                pair = None
+            elif w in starts:
+                weak = surname in known or w in WORD_NAMES
+                yield Finding("PERSON", pair.start(), _trim(text, pair.start(), pair.end(2)),
+                              0.6 if weak else 0.7)  # fmt: skip
+                continue
+            elif surname in family and w not in NOT_FIRST and not pair.group(1).isupper():
+                # an unknown given name before a known surname ("Tahlia Simmons")
+                yield Finding("PERSON", pair.start(), _trim(text, pair.start(), pair.end(2)), 0.6)
+                continue
+        if (pair is None and w in known and w not in NOT_ALONE and len(w) > 2
+                and not word.group().isupper()):  # fmt: skip
+            after = text[word.end() : word.end() + 2]
+            if not (after[:1] == " " and after[1:].isupper()):
+                yield Finding("PERSON", word.start(), word.end(), 0.55)  # a given name alone
+    for m in LOWER_CUE.finditer(low):
+        name = m.group(1)
+        if name not in known or name in NOT_ALONE or text[m.start(1)].isupper():
             continue
-        first = pair.group(1).lower()
-        surname = pair.group(2).lower()
-        if surname not in COMMON_AFTER:
-            end = pair.end(2) - 2 if surname.endswith("'s") else pair.end(2)
-            weak = surname in known or first in WORD_NAMES
-            yield Finding("PERSON", pair.start(), end, 0.6 if weak else 0.7)
+        end = m.end(1)
+        if m.group(2) and (m.group(2) in family or m.group(2) in known):
+            end = m.end(2)
+        yield Finding("PERSON", m.start(1), end, 0.55)
 
 
+# Surnames that are also words after which a capitalised word is rarely a name ("Park")
+WORD_SURNAMES = frozenset("park hall lake hill church bell".split())
+# Capitalised words that start sentences, headings and labels, never a given name before a
+# surname: "Contact Smith" is not a person called Contact.
+NOT_FIRST = frozenset(
+    """the a an and or but if when while this that these those my your our their his her its
+dear hi hello hey thanks thank please contact call send ask email note order invoice ticket
+customer client patient employee manager team project meeting update report account payment
+monday tuesday wednesday thursday friday saturday sunday january february march april may
+june july august september october november december new old north south east west
+mount saint san santa port fort lake""".split()
+)
 COMMON_AFTER = frozenset(
     """street road avenue lane drive court way place the and or of in on at to for with from by
 is was are said says has had will can team group inc ltd llc corp company bank university
 college hospital school church park river lake city county airport station hotel
 care center centre service services support team desk department office club foundation
-institute award prize memorial bridge tower hall museum library plaza square avenue boulevard""".split()
+institute award prize memorial bridge tower hall museum library plaza square avenue boulevard
+beach hole falls springs valley island islands bay mountain mountains resort state creek
+harbor harbour point heights cove canyon ridge forest gardens coast""".split()
 )
 
 RECOGNIZERS = {

@@ -78,11 +78,14 @@ SHAPES = (
     (re.compile(r"\+\d{1,3}(?:[ .\-]?\(?\d{1,5}\)?){1,7}"), 0.9),  # +44 20 7946 0958
     (re.compile(r"(?:1[ .\-])?(?:\(\d{3}\)[ .\-]?|\d{3}[.\- ])\d{3}[.\- ]\d{4}"), 0.8),
     (re.compile(r"0[1-9]\d{0,3}(?:[ .\-/]\d{2,8}){1,4}"), 0.6),  # 030 12345678, 01 23 45 67 89
+    (re.compile(r"0 ?\(\d{2,4}\) ?\d{2,4}(?:[ .\-]\d{2,4}){1,3}"), 0.6),  # 0 (212) 113 95 61
+    (re.compile(r"\(0\d{1,4}\)[ .\-]?\d{2,5}(?:[ .\-]\d{2,5}){1,3}"), 0.6),  # (02) 2822 9144
     (re.compile(r"\d{10,12}"), 0.0),  # a bare run of digits: a phone only after a cue
-    (re.compile(r"\d{3,5}[ .\-]\d{3,5}(?:[ .\-]\d{2,5})?"), 0.0),  # 98201 55734: after a cue
+    (re.compile(r"\d{2,5}(?:[ .\-]\d{2,7}){1,4}"), 0.0),  # 98201 55734, 939 54 43 84: after a cue
 )
 PHONE_CUE = re.compile(r"(?i)\b(?:phone|tel|telephone|mobile|cell|call|text|whatsapp|fax|"
-                       r"reach|contact|ring|dial|landline|handy|telefon|tél|móvil|cellulare)\b")  # fmt: skip
+                       r"reach|contact\w*|ring|dial|landline|handy|telefon|tél|móvil|cellulare|numero|número|"
+                       r"numer|nummer|telefono|teléfono|telefone|arayabilirsiniz|numarasından)\b")  # fmt: skip
 NOT_PHONE = re.compile(r"(?i)\b(?:order|invoice|tracking|ticket|ref|reference|case|account|"
                        r"acct|customer|serial|part|sku|model|item|po|isbn|id|no\.|#)(?:\s+(?:number|"
                        r"no\.?|nr\.?|num|#|id))?(?:\s+(?:is|was|=))?\W{0,4}$")  # fmt: skip
@@ -111,6 +114,8 @@ def _phone_shape(s: str) -> float | None:
 def _phones(text: str) -> Iterator[Finding]:
     for m in PHONE_CANDIDATE.finditer(text):
         start, s = m.start(), m.group().rstrip(" .-/(")
+        if s.startswith("(") and ")" not in s:
+            start, s = start + 1, s[1:]  # "(04 66 24 06 52)": the bracket is the sentence's
         if start and (text[start - 1] in WORD or text[start - 1] in "+./-"):
             continue
         score = _phone_shape(s)
@@ -404,8 +409,9 @@ BIRTH_CUE = re.compile(
     r"\bnacid[oa]\b|\bnascid[oa]\b|\bfecha\s+de\s+nacimiento\b|\bdata\s+de\s+nascimento\b|"
     r"\bdata\s+di\s+nascita\b|\bdate\s+de\s+naissance\b|\bdoğum\s+tarihi\b|生年月日|出生日期|生日)"
 )
-BIRTH_WORDS = ("born", "birth", "dob", "d.o.b", "b.", "geb", "né", "nat", "nac", "nasc", "naissance",
-               "doğum", "生")  # fmt: skip
+# The words BIRTH_CUE's phrases start with (lower case): the pattern is tried where they are.
+BIRTH_STARTS = ("born", "date", "d.o.b", "dob", "birth", "b.", "geb", "né", "nat", "nacid",
+                "nascid", "fecha", "data", "doğum", "生年月日", "出生日期", "生日")  # fmt: skip
 CORRECTION = (
     "correct",
     "recorded",
@@ -420,12 +426,24 @@ CORRECTION = (
 CUE_TO_DATE = 48  # characters between a birth cue and its date ("DOB on file is", "(dd/mm/yyyy):")
 
 
+def _birth_cues(text: str, low: str) -> Iterator[re.Match[str]]:
+    starts = set()
+    for word in BIRTH_STARTS:
+        at = low.find(word)
+        while at >= 0:
+            starts.add(at)
+            at = low.find(word, at + 1)
+    for at in sorted(starts):
+        m = BIRTH_CUE.match(text, at)
+        if m is not None:
+            yield m
+
+
 def _births(text: str) -> Iterator[Finding]:
-    low = text.lower()
-    if not any(w in low for w in BIRTH_WORDS):
-        return
     taken = -1
-    for cue in BIRTH_CUE.finditer(text):
+    low = text.lower()
+    cues = _birth_cues(text, low) if len(low) == len(text) else BIRTH_CUE.finditer(text)
+    for cue in cues:
         m = DATE.search(text, cue.end(), cue.end() + CUE_TO_DATE + 40)
         if m is None or m.start() < taken or m.start() - cue.end() > CUE_TO_DATE:
             continue
@@ -448,7 +466,7 @@ SUFFIX = (r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Cour
           r"Place|Pl|Terrace|Ter|Parkway|Pkwy|Circle|Cir|Highway|Hwy|Square|Sq|Trail|Trl|Close|"
           r"Crescent|Gardens|Grove|Mews|Row|Hill|Walk|Loop|Path|Alley|Plaza|Heights)")  # fmt: skip
 STREET = re.compile(
-    rf"(?:\d{{1,5}}-)?\d{{1,6}}[A-Za-z]?,?[ \t]+(?:[NSEW]\.?[ \t]+)?(?:(?:[A-Z][A-Za-z'.-]*|\d{{1,4}}(?:st|nd|rd|th))[ \t]+){{1,4}}{SUFFIX}\b\.?"
+    rf"\d{{1,6}}(?:-\d{{1,6}})?[A-Za-z]?,?[ \t]+(?:[NSEW]\.?[ \t]+)?(?:(?:[A-Z][A-Za-z'.-]*|\d{{1,4}}(?:st|nd|rd|th))[ \t]+){{1,4}}{SUFFIX}\b\.?"
     r"(?:,?\s*(?:Apt|Apartment|Suite|Ste|Unit|Flat|#)\.?\s*[\w-]+)?"
     r"(?:,\s*[A-Z][A-Za-z .'-]{1,40}?,\s*[A-Z]{2}\s+\d{5}(?:-\d{4})?)?"
 )
@@ -492,21 +510,35 @@ IN_STREET = re.compile(
     r"(?:House|Flat|Plot|Door|Shop)\s*(?:No\.?\s*)?\d{1,5}[A-Z]?"
     r"(?:,\s*(?:Sector|Road\s+No\.?|Street\s+No\.?|Block|Phase)\s*\d{1,4}[A-Z]?)?"
 )
-STREETS = ((STREET, 0.85), (DE_STREET, 0.85), (DE_PREFIXED, 0.75), (FR_STREET, 0.85),
-           (ROMANCE_STREET, 0.85), (PO_BOX, 0.85), (JP_STREET, 0.8), (IN_STREET, 0.8))  # fmt: skip
+# Each pattern with the substrings one of which its match must hold (in the lower-cased text),
+# where checking them first is faster than the regex scan.
+STREETS: tuple[tuple[re.Pattern[str], float, tuple[str, ...]], ...] = (
+    (STREET, 0.85, ()),
+    (DE_STREET, 0.85, ()),
+    (DE_PREFIXED, 0.75, ()),
+    (FR_STREET, 0.85, ()),
+    (ROMANCE_STREET, 0.85, ()),
+    (PO_BOX, 0.85, ("box", "postfach", "apartado", "postal", "postale")),
+    (JP_STREET, 0.8, ("-",)),
+    (IN_STREET, 0.8, ()),
+)  # fmt: skip
+POSTCODE_CITY = re.compile(r", (?:\d{4} ?[A-Z]{2}|\d{5}) [A-ZÀ-Ý]")
 
 
 def _addresses(text: str) -> Iterator[Finding]:
     found: list[Finding] = []
-    for pattern, score in STREETS:
+    low = text.lower()
+    for pattern, score, needs in STREETS:
+        if needs and not any(n in low for n in needs):
+            continue
         for m in pattern.finditer(text):
             if _edges(text, m.start(), m.end(), "-äöüß", "-"):
                 found.append(Finding("STREET_ADDRESS", m.start(), m.end(), score))
-    for m in EU_STREET.finditer(text):
-        if (
-            _edges(text, m.start(), m.end(1), "-")
-            and m.group(1).split()[0].lower() not in NOT_STREET
-        ):
+    for city in POSTCODE_CITY.finditer(text):
+        m = EU_STREET.search(text, max(0, city.start() - 60), city.end())
+        if m is None or m.end(1) != city.start():
+            continue
+        if _edges(text, m.start(), m.end(1), "-") and m.group(1).split()[0].lower() not in NOT_STREET:
             found.append(Finding("STREET_ADDRESS", m.start(1), m.end(1), 0.75))
     for m in UK_POSTCODE.finditer(text):
         if _edges(text, m.start(), m.end()):
@@ -601,7 +633,10 @@ NOT_ALONE = frozenset(
     """alexa siri cortana mercedes tesla chanel dell ford porsche ferrari lincoln jaguar
 jackson virginia georgia carolina victoria sydney florence paris madison austin dallas
 houston jordan israel chelsea brooklyn denver savannah sierra dakota montana nevada
-kennedy harrison cameron morgan taylor german mai china india""".split()
+kennedy harrison cameron morgan taylor german mai china india grant carol bill pat sue rob
+guy art jack don gene van max rich sandy summer autumn river sky rain storm king prince earl
+major page lane drew wade chase heath glen dale cliff brook brooks reed hall angel christian
+justice precious royal""".split()
 )
 
 
@@ -645,7 +680,7 @@ def _trim(text: str, start: int, end: int) -> int:
 def _people(text: str) -> Iterator[Finding]:
     known, family = given_names(), surnames()
     low = text.lower()
-    for m in _cued(text, low):
+    for m in _cued(text, low) if len(low) == len(text) else NAME_CUE.finditer(text):
         words = m.group(1).split()
         first = words[0].lower()
         if m.group(1).isupper() and first not in known:

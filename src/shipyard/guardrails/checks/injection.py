@@ -15,8 +15,9 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shipyard.guardrails.checks.base import CHECKS, Check, Finding, ScanContext
 from shipyard.guardrails.checks.normalize import deleet, fold, has_invisible, unchat
@@ -30,6 +31,13 @@ class InjectionOptions(BaseModel):
     # the text classifier: "shipped" (trained on the project's labeled data), "none", or the
     # path of one made by `shipyard guardrails train`
     model: str | None = "shipped"
+
+    @field_validator("model")
+    @classmethod
+    def _model_exists(cls, value: str | None) -> str | None:
+        if value not in (None, "none", "shipped") and not Path(value).is_file():
+            raise ValueError(f"no classifier file at {value} (give 'shipped', 'none' or a path)")
+        return value
 
 
 _ANY = r"(?:all |any |the |your |my |these |those |every |of |previous |prior |above |earlier |preceding |initial |original |system |existing |former |safety |the above |content |usual |normal |standard |evaluation |screening |moderation |current |old |)*"
@@ -290,182 +298,6 @@ def _prefix(alternative: str) -> str:
 
 def _top_level_or(pattern: str) -> bool:
     return len(_split_or(pattern)) > 1
-
-
-FAMILIES: list[tuple[str, float, str]] = [
-    (name, weight, p) for name, weight, p in (
-        ("override", 0.9, rf"\b(?:ignore|disregard|forget|skip|override|bypass|drop|abandon|"
-                          rf"neglect|discard|set aside|throw out)\s+{_ANY}{_RULES}"),
-        ("override", 0.9, _MULTI),
-        ("extraction", 0.8, _SYSTEM_PROMPT_WORDS),
-        ("override", 0.85, r"\b(?:prior|previous|earlier|above|all|old|original|existing|current|your|the) "
-                           r"(?:safety |content )?(?:rules|instructions|guidelines|polic(?:y|ies)|restrictions|directives)"
-                           r"(?: (?:are|is|have been|were))? (?:now |hereby )?(?:void|deprecated|cancell?ed|revoked|"
-                           r"suspended|lifted|disabled|no longer (?:apply|valid|in effect)|null and void|obsolete)"),
-        ("override", 0.75, r"\b(?:new|updated|revised|real|true|actual) (?:instructions?|rules|task|"
-                           r"orders?|directives?)\s*(?::|are|is|follow)"),
-        ("override", 0.6, r"\bfrom now on,? you (?:will|are|must|shall|should|have to)\b"),
-        ("override", 0.85, r"\bforget (?:about )?(?:everything|all|anything|what)(?: (?:you (?:were|have been|"
-                           r"got) told|i said|of that))? (?:above|before|previously|so far|earlier)\b"),
-        ("override", 0.7, r"\b(?:instead|rather),? (?:you (?:will|must|should) )?(?:only )?(?:follow|obey|do) "
-                          r"(?:my|these|the following)"),
-        ("persona", 0.9, r"\b(?:act|behave|respond|answer|pretend|roleplay|role-play|play)\s+(?:as|like)"
-                         r"\s+(?:an? |the )?(?:unfiltered|uncensored|unrestricted|jailbroken|evil|"
-                         r"unethical|amoral|rogue|unaligned|unbound|lawless)"),
-        ("persona", 0.9, r"\b(?:pretend|imagine|suppose|assume)\s+(?:that\s+)?you\s+(?:are|have|were)\s+"
-                         r"(?:no longer bound|free from|not bound|without|no)\b"),
-        ("persona", 0.85, r"\b(?:you are|you're|you will be|act as|pretend to be|become|called|named"
-                          r"|play) (?:now )?(?:a |an )?(?:dan|stan|dude|aim|mongo tom|evil ?bot)\b"),
-        ("persona", 0.85, r"\bdo anything now\b"),
-        ("persona", 0.9, r"\b(?:pretend|imagine|suppose)\s+(?:that\s+)?you(?:'re| are)\s+(?:now\s+)?(?:an? |the )?"
-                         r"(?:unfiltered|uncensored|unrestricted|jailbroken|evil|unethical|amoral|rogue|"
-                         r"unaligned|unbound|lawless)"),
-        ("persona", 0.7, r"\b(?:without|no|free of|free from)\s+(?:any\s+)?(?:ethical|moral|content|safety)"
-                         r"\s+(?:guidelines|restrictions|filters|limits|constraints|rules|boundaries)"),
-        ("persona", 0.8, r"\byou (?:are|have been) (?:now )?(?:freed|liberated|jailbroken|unchained|unlocked)"),
-        ("persona", 0.8, r"\byou(?:'re| are) now (?:in )?(?:opposite|evil|chaos|unfiltered|unrestricted|jailbreak|god|"
-                         r"dark|shadow|anarchy|rebel) mode"),
-        ("persona", 0.75, r"\b(?:stop|quit) being an? (?:ai|assistant|language model|chatbot|helpful assistant)"),
-        ("persona", 0.8, r"\bno (?:rules|ethics|filters?|morals|limits|restrictions|boundaries),? (?:and |or )?no "
-                         r"(?:rules|ethics|filters?|morals|limits|restrictions|boundaries)"),
-        ("persona", 0.85, r"\b(?:safety|content) (?:filters?|polic(?:y|ies)|moderation|guardrails?) (?:is |are |has been |have been )?"
-                          r"(?:now )?(?:switched |turned )?(?:off|disabled|removed|deactivated|down)"),
-        ("persona", 0.75, r"\bif you (?:had|have) no (?:content polic(?:y|ies)|restrictions|rules|filters?|guidelines)"),
-        ("persona", 0.8, r"\b(?:unfiltered|uncensored|unrestricted|jailbroken|unaligned) (?:version|mode|self|ai|"
-                         r"assistant|model|persona|twin)"),
-        ("persona", 0.75, r"\b(?:act|pretend|roleplay|play) as my (?:late |dead |deceased )?(?:grandmother|grandma|granny|"
-                          r"grandfather|grandpa)\b.{0,120}\b(?:keys?|passwords?|codes?|recipe for|napalm|serial)"),
-        ("authority", 0.85, r"\b(?:developer|dev|debug|god|admin|maintenance|sudo|root|unrestricted|jailbreak)"
-                            r" mode (?:is (?:now )?on\b|(?:is )?(?:now )?(?:enabled|activated|engaged|unlocked))"),
-        ("authority", 0.8, r"\b(?:you are|you're) (?:now )?(?:in|running in|operating in) (?:developer|dev|debug|"
-                           r"god|admin|maintenance|sudo|unrestricted|jailbreak) mode"),
-        ("authority", 0.75, r"\bi am (?:your|the|an?) (?:developer|creator|administrator|admin|owner|"
-                            r"programmer|system operator|openai|anthropic)"),
-        ("authority", 0.85, r"\b(?:new|updated|special) system (?:message|prompt|instructions?|notice)s? from (?:your |the )?"
-                            r"(?:provider|developers?|creators?|openai|anthropic|admins?|operators?)"),
-        ("authority", 0.8, r"\bauthori[sz]ed (?:test|request|audit|exercise) (?:by|from) (?:your |the )?(?:developers|creators|"
-                           r"admins?|providers?|security team)"),
-        ("authority", 0.7, r"\[(?:developer|system|admin|root)\]"),
-        ("authority", 0.8, r"\bpriority override\b"),
-        ("authority", 0.85, r"\b(?:authorized|authorised|official|priority|emergency) (?:override|instruction|"
-                            r"command|update) (?:from|by) (?:openai|anthropic|the developers?|the admin"
-                            r"|your creators?|the system)"),
-        ("extraction", 0.85, r"\b(?:reveal|show|print|display|output|repeat|tell me|give me|share|leak|"
-                             r"dump|recite|spell out|write out|list|paste|what (?:is|are|was|were))\s+"
-                             r"(?:me\s+)?(?:all\s+)?(?:of\s+)?your\s+(?:full\s+|entire\s+|original\s+|"
-                             r"initial\s+|hidden\s+|secret\s+|exact\s+|complete\s+|system\s+)*"
-                             r"(?:system prompt|system message|instructions|initial prompt|prompt|"
-                             r"configuration|pre-?prompt|directives)"),
-        ("extraction", 0.85, r"\b(?:the|your)\s+(?:system prompt|system message|hidden (?:prompt|"
-                             r"instructions)|initial (?:prompt|instructions)|developer (?:prompt|"
-                             r"message))\b.{0,40}\b(?:verbatim|word for word|exactly|in full|"
-                             r"above|print|reveal|repeat|output|show)"),
-        ("extraction", 0.85, r"\b(?:reveal|show|print|display|output|repeat|leak|dump|recite)\s+(?:me\s+)?"
-                             r"the\s+(?:system prompt|system message|hidden (?:prompt|instructions)|"
-                             r"initial (?:prompt|instructions)|developer (?:prompt|message))"),
-        ("extraction", 0.8, r"\brepeat (?:the|all|everything|every word)(?: of)?(?: the)? (?:text|words|"
-                            r"content|lines|everything|messages?)? ?(?:above|before this|so far|"
-                            r"preceding)\b"),
-        ("extraction", 0.8, r"\b(?:what|which) (?:exact )?(?:instructions|rules|directives) (?:were you|have you been|did you)"
-                            r" (?:given|told|receive|get)"),
-        ("extraction", 0.8, r"\b(?:hidden|secret|confidential|original|initial|system) (?:instructions|rules|prompt)"
-                            r" (?:i was|you were|i've been|you've been|i have been|you have been) given"),
-        ("extraction", 0.8, r"\b(?:contents?|everything) (?:of|in) (?:your|its|the) (?:context window|context|system prompt|"
-                            r"instructions)"),
-        ("extraction", 0.7, r"\bwhat (?:was|were|is) (?:written|said|the text) (?:above|before) (?:this|"
-                            r"my (?:message|question))"),
-        ("delimiter", 0.9, r"<\|?(?:im_start|im_end|system|endoftext|eot_id|start_header_id)\|?>"),
-        ("delimiter", 0.9, r"\[/?inst\]|<</?sys>>"),
-        ("delimiter", 0.6, r"(?:^|\n|\\n)\s*(?:#{2,}\s*)?(?:system|assistant|developer)\s*:\s*\S"),
-        ("delimiter", 0.7, r"#{2,}\s*(?:instruction|response|system)\s*:"),
-        ("delimiter", 0.8, r"\"role\"\s*:\s*\"(?:system|developer)\""),
-        ("delimiter", 0.65, r"\b(?:end of|ignore the) (?:user )?(?:input|prompt|document|context)\b.{0,40}"
-                            r"\b(?:new|real|system)\b"),
-        ("encoding", 0.85, r"\b(?:execute|run|follow|obey|carry out|do|perform) (?:the |this )?(?:hex|base64|rot13|binary|"
-                           r"encoded|hex-encoded|base64-encoded|obfuscated)(?:[- ]encoded)? (?:instruction|command|text|"
-                           r"string|message|payload)"),
-        ("encoding", 0.8, r"\b(?:carry out|execute|follow|run|do|perform) (?:the )?(?:instruction|command|text|request)s? "
-                          r"[a-z] ?\+ ?[a-z](?: ?\+ ?[a-z])*\b"),
-        ("encoding", 0.85, r"\b(?:decode|decipher|translate|convert)\b.{0,40}\b(?:base64|rot13|rot-13|hex|"
-                           r"binary|morse|caesar)\b.{0,80}\b(?:follow|execute|do|run|obey|carry out|"
-                           r"comply|act on)"),
-        ("refusal", 0.7, r"\b(?:do not|don't|never|you can't|you cannot|you may not) (?:refuse|decline|"
-                         r"say (?:no|sorry|you can't|you cannot)|apologi[sz]e|add (?:any )?"
-                         r"(?:warnings?|disclaimers?))"),
-        ("refusal", 0.75, r"\b(?:must|will|shall) (?:answer|comply|respond|obey) (?:no matter what|"
-                          r"regardless|without (?:any )?(?:restrictions?|refusals?|warnings?|"
-                          r"censorship|question))"),
-        ("refusal", 0.7, r"\bwithout (?:ever )?(?:refusing|refusals?|declining|saying no|any refusals?)\b"),
-        ("refusal", 0.7, r"\b(?:start|begin) your (?:response|reply|answer) with ['\"]?(?:sure|absolutely|"
-                         r"of course|certainly|yes)"),
-        ("exfiltration", 0.85, r"!\[[^\]]*\]\(https?://[^)\s]*[?&][^)\s]*=\s*(?:\{|\$|%7b|\[)"),
-        ("exfiltration", 0.8, r"\]\(https?://[^)\s]*[?&][^)\s=]*=(?:[a-z_]{4,}_here|[a-z_]*summary[a-z_]*|\))"),
-        ("exfiltration", 0.8, r"\b(?:put|append|include|embed|add|encode)\b.{0,40}\b(?:conversation|chat history|"
-                              r"whole chat|our chat|summary|history|api keys?|tokens?|secrets?|passwords?|credentials)"
-                              r"\b.{0,60}\b(?:link|url|image|query|parameter|\?[a-z]+=)"),
-        ("exfiltration", 0.8, r"\bappend\b.{0,40}\b(?:api keys?|tokens?|secrets?|passwords?|credentials)"),
-        ("exfiltration", 0.8, r"\b(?:send|post|forward|upload|exfiltrate|leak|email|transmit)\s+(?:the |all |"
-                              r"this |your |any |every )*(?:conversation|chat history|history|data|"
-                              r"secrets?|passwords?|api keys?|credentials|system prompt|prompt|user"
-                              r"(?:'s)? (?:data|info\w*|messages?))\b.{0,40}\b(?:to|at)\b.{0,40}"
-                              r"(?:https?://|www\.|@|\.com)"),
-        ("indirect", 0.8, r"\b(?:ai|assistant|chatbot|llm|language model|gpt|claude|model)s?\s+(?:reading|"
-                          r"processing|summari[sz]ing|parsing|analy[sz]ing) this\b"),
-        ("indirect", 0.75, r"\b(?:note|message|instruction|attention) (?:to|for) (?:the |any )?(?:ai|assistant|"
-                           r"model|llm|chatbot|language model)s?\b"),
-        ("indirect", 0.75, r"\b(?:for|to) (?:all |any )?(?:ai|llm) (?:agents?|assistants?|models?|systems?|tools?|"
-                           r"crawlers?|screeners?)\b"),
-        ("indirect", 0.75, r"\b(?:ai|llm|assistant|chatbot|gpt)(?: [a-z]+){0,2}\s*:\s*(?:ignore|when|before|you must|always|"
-                           r"do not|don't|disregard|tell|rank|describe|forward|send|call|instead)\b"),
-        ("indirect", 0.7, r"\bif you are an? (?:ai|llm|language model|assistant|chatbot)\b.{0,60}\b(?:ignore|"
-                          r"must|should|instead|do not|don't)\b"),
-    )
-]  # fmt: skip
-_LEAD = re.compile(r"^(?:\\b)?\(\?:([^()\\\[\]{}*+?.^$]+)\)")
-
-
-def _hints(pattern: str) -> tuple[str, ...] | None:
-    """The words a pattern starts with, when it starts with plain alternatives: the pattern
-    runs only on text holding one of them (a substring search instead of a regex scan)."""
-    if _top_level_or(pattern):
-        return None  # several patterns in one: no single start to look for
-    m = _LEAD.match(pattern)
-    if m is not None:
-        words = tuple(w.strip() for w in m.group(1).split("|"))
-        return words if all(len(w) >= 2 for w in words) else None
-    literal = _LITERAL.match(pattern.removeprefix("\\b"))
-    if literal is not None and len(literal.group()) >= 3:
-        return (literal.group(),)
-    for start, hints in _STARTS.items():
-        if pattern.startswith(start):
-            return hints
-    return None
-
-
-def _top_level_or(pattern: str) -> bool:
-    depth, escaped, in_class = 0, False, False
-    for ch in pattern:
-        if escaped:
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            return True
-    return False
-
-
-_LITERAL = re.compile(r"[a-z ']+(?![?*{])")
-_STARTS = {"<\\|": ("<",), "\\[": ("[",), "!\\[": ("![",), "\\]\\(": ("](",),
-           "#{2,}": ("##",), '\\"role': ('"role"',), "(?:^|\\n": ("system", "assistant", "developer"),
-           "\\bi am ": ("i am ",), "\\byou": ("you",), "\\bno ": ("no ",)}  # fmt: skip
 
 
 FAMILIES: list[tuple[str, float, re.Pattern[str], tuple[tuple[str, ...], ...]]] = [

@@ -310,6 +310,7 @@ META = re.compile(r"\b(?:what is|what are|what's|explain|definition|example of|e
                   r"paper|owasp|mitigat|red team|security training|prompt injection|jailbreak)")  # fmt: skip
 QUOTED = re.compile(r"[\"“'‘`]")
 B64 = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
+LEETISH = re.compile(r"[a-z][\d@$!|+€]|[\d@$!|+€][a-z]")  # a letter next to a digit or symbol
 CHAT_WORDS = re.compile(r"\b(?:ur|yr|u|n|pls|plz|prev|instrux)\b")
 SPACED = re.compile(r"\b(?:\w[ .\-_*]){4,}\w\b")
 
@@ -337,19 +338,25 @@ def _unmask(text: str) -> str:
     return MASKED.sub(fix, text) if any(c in text for c in "*#%") else text
 
 
+def _readable(raw: bytes) -> str | None:
+    plain = raw.decode("utf-8", "ignore")
+    return plain if plain and sum(c.isprintable() for c in plain) / len(plain) > 0.9 else None
+
+
 def _decoded(text: str) -> str:
+    """Hex and base64 payloads decoded, where they decode to readable text. One scan finds
+    both: a hex run is made of base64 characters, so it lies within a base64 run."""
     out = []
-    for m in HEXBLOB.finditer(text):
-        plain = bytes.fromhex(m.group()).decode("utf-8", "ignore")
-        if plain and sum(c.isprintable() for c in plain) / len(plain) > 0.9:
-            out.append(plain)
     for m in B64.finditer(text):
+        for hexed in HEXBLOB.finditer(text, m.start(), m.end()):
+            plain = _readable(bytes.fromhex(hexed.group()))
+            if plain:
+                out.append(plain)
         try:
-            raw = base64.b64decode(m.group(), validate=True)
+            plain = _readable(base64.b64decode(m.group(), validate=True))
         except (binascii.Error, ValueError):
             continue
-        plain = raw.decode("utf-8", "ignore")
-        if plain and sum(c.isprintable() for c in plain) / len(plain) > 0.9:
+        if plain:
             out.append(plain)
     return " ".join(out)
 
@@ -359,7 +366,7 @@ def variants(text: str) -> tuple[str, set[str]]:
     spaced-out letters, chat spelling, masked letters, base64 or hex payloads."""
     folded = fold(text)
     out = {folded}
-    leet = deleet(folded)
+    leet = deleet(folded) if LEETISH.search(folded) else folded
     if leet != folded and not VOCAB.isdisjoint(set(leet.split()) - set(folded.split())):
         out.add(leet)  # only when undoing leetspeak spelled a word the families use
     for v in list(out):

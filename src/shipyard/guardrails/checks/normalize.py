@@ -14,7 +14,7 @@ CONFUSABLES = str.maketrans({"а": "a", "е": "e", "о": "o", "р": "p", "с": "
                              "α": "a", "ε": "e", "ι": "i", "κ": "k", "τ": "t"})  # fmt: skip
 LEET = str.maketrans({"4": "a", "@": "a", "3": "e", "1": "i", "!": "i", "0": "o", "5": "s",
                       "$": "s", "7": "t", "+": "t", "8": "b", "9": "g", "|": "l", "€": "e"})  # fmt: skip
-SPACES = re.compile(r"\s+")
+SPACES = re.compile(r"\s\s+|[^\S ]")  # runs of blanks, and blanks other than a space
 
 
 def has_invisible(text: str) -> bool:
@@ -23,9 +23,10 @@ def has_invisible(text: str) -> bool:
 
 def fold(text: str) -> str:
     """NFKC, invisible characters removed, confusable letters mapped, lower case, one space."""
-    text = unicodedata.normalize("NFKC", text)
-    text = INVISIBLE.sub("", text).translate(CONFUSABLES).lower()
-    return SPACES.sub(" ", text)
+    if not text.isascii():  # ASCII is its own NFKC form, with no invisible or look-alike letters
+        text = unicodedata.normalize("NFKC", text)
+        text = INVISIBLE.sub("", text).translate(CONFUSABLES)
+    return SPACES.sub(" ", text.lower())
 
 
 CHAT = [(re.compile(p), r) for p, r in ((r"\bur\b", "your"), (r"\byr\b", "your"), (r"\bu\b", "you"),

@@ -538,7 +538,10 @@ def _addresses(text: str) -> Iterator[Finding]:
         m = EU_STREET.search(text, max(0, city.start() - 60), city.end())
         if m is None or m.end(1) != city.start():
             continue
-        if _edges(text, m.start(), m.end(1), "-") and m.group(1).split()[0].lower() not in NOT_STREET:
+        if (
+            _edges(text, m.start(), m.end(1), "-")
+            and m.group(1).split()[0].lower() not in NOT_STREET
+        ):
             found.append(Finding("STREET_ADDRESS", m.start(1), m.end(1), 0.75))
     for m in UK_POSTCODE.finditer(text):
         if _edges(text, m.start(), m.end()):

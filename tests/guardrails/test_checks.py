@@ -33,6 +33,28 @@ def found(check: str, text: str, **options: object) -> list[tuple[str, str]]:
     ("Adresse: Lindenstraße 3, 50674 Köln", "STREET_ADDRESS", "Lindenstraße 3, 50674 Köln"),
     ("Dear Ms. Adebayo, thanks", "PERSON", "Adebayo"),
     ("I spoke with Priya Raman yesterday", "PERSON", "Priya Raman"),
+    # dates of birth in other languages and formats
+    ("Paciente: nacida el 14 de abril de 1988 en Quito", "DATE_OF_BIRTH", "14 de abril de 1988"),
+    ("Herr Vogel, geb. 3. Juni 1961, Kundennummer 88812", "DATE_OF_BIRTH", "3. Juni 1961"),
+    ("Elle est née le 9 février 1979 à Rennes.", "DATE_OF_BIRTH", "9 février 1979"),
+    ("Member profile. Birthdate: 02-Nov-1984. Tier: silver", "DATE_OF_BIRTH", "02-Nov-1984"),
+    ('{"user": 7, "dateOfBirth": "1993-11-30"}', "DATE_OF_BIRTH", "1993-11-30"),
+    ("He was born in 1971 and joined in 2009.", "DATE_OF_BIRTH", "1971"),
+    # street lines outside the US and UK, and post boxes
+    ("Livraison : 8 bis rue du Château, 69003 Lyon", "STREET_ADDRESS", "8 bis rue du Château"),
+    ("Envío a Calle de Alcalá 120, 2º D, 28009 Madrid", "STREET_ADDRESS", "Calle de Alcalá 120, 2º D"),
+    ("Sede: Via Garibaldi 14, 16124 Genova", "STREET_ADDRESS", "Via Garibaldi 14"),
+    ("Bezorgen op Herengracht 502, 1017 CB Amsterdam", "STREET_ADDRESS", "Herengracht 502"),
+    ("Please write to P.O. Box 7731, Tulsa, OK 74101.", "STREET_ADDRESS", "P.O. Box 7731"),
+    # names with particles, names from many countries, names in chat
+    ("Contract signed by Luis de la Vega on Monday.", "PERSON", "Luis de la Vega"),
+    ("The report from Willem van der Meer is attached.", "PERSON", "Willem van der Meer"),
+    ("Payee: Chinedu Okonkwo, reference 77.", "PERSON", "Chinedu Okonkwo"),
+    ("can u ask aoife to send the file", "PERSON", "aoife"),
+    ("Escalated to Park Min-jun in Seoul.", "PERSON", "Park Min-jun"),
+    # phone numbers in more national formats
+    ("Telefon: 0 (312) 444 12 34", "PHONE_NUMBER", "0 (312) 444 12 34"),
+    ("tel. 912 34 56 78, preguntar por Ana", "PHONE_NUMBER", "912 34 56 78"),
 ])  # fmt: skip
 def test_pii_is_found_with_its_type_and_span(text: str, entity: str, value: str) -> None:
     assert (entity, value) in found("pii", text)
@@ -47,6 +69,10 @@ def test_pii_is_found_with_its_type_and_span(text: str, entity: str, value: str)
     "Meeting at 10:30, ticket 2024-05-17, ratio 3:2:1",
     "The Washington Post and Apple Park",
     "commit 3f2a9c1e5b7d8f0a1c2e3b4d5f6a7b8c9d0e1f2a",
+    "We flew to Jackson Hole and then drove to Virginia Beach.",  # places, not people
+    "Flights to São Paulo are cheaper in March.",
+    "The company was born out of a hackathon back in 2018.",  # not a birth date
+    "Release 2.4 ships on 12 May 1999 for the anniversary edition.",
 ])  # fmt: skip
 def test_look_alikes_are_not_pii(text: str) -> None:
     assert found("pii", text) == []

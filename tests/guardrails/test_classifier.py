@@ -93,7 +93,9 @@ def test_training_reports_cross_validated_figures_and_round_trips(tmp_path: Path
     model.save(path)
     again = TextModel.load(path)
     for text in PAST_THE_HEURISTICS + BENIGN:
-        assert again.probability(fold(text)) == pytest.approx(model.probability(fold(text)), abs=1e-3)
+        assert again.probability(fold(text)) == pytest.approx(
+            model.probability(fold(text)), abs=1e-3
+        )
     with pytest.raises(InvalidInput, match="at least 5 positive"):
         train([{"text": "a", "expect": {"injection": True}}, {"text": "b", "expect": {}}])
 

@@ -28,7 +28,7 @@ def test_eval_scores_any_labeled_file(tmp_path: Path) -> None:
     cases = tmp_path / "cases.jsonl"
     cases.write_text("\n".join(json.dumps(c) for c in [
         {"text": "mail me: bo@example.com", "expect": {"pii": [{"type": "EMAIL_ADDRESS", "value": "bo@example.com"}]}},
-        {"text": "call 555-0100 tomorrow", "expect": {"pii": [{"type": "PHONE_NUMBER", "value": "555-0100"}]}},
+        {"text": "ring me on 5550100", "expect": {"pii": [{"type": "PHONE_NUMBER", "value": "5550100"}]}},
         {"text": "nothing here", "group": "benign"},
     ]))  # fmt: skip
     out = CliRunner().invoke(cli, ["guardrails", "eval", "--cases", str(cases), "--json"],
@@ -36,7 +36,7 @@ def test_eval_scores_any_labeled_file(tmp_path: Path) -> None:
     body = json.loads(out.output)
     pii = next(c for c in body["checks"] if c["check"] == "pii")
     assert body["cases"] == 3 and pii["entities"]["tp"] == 1 and pii["entities"]["fn"] == 1
-    assert pii["by_type"]["PHONE_NUMBER"]["recall"] == 0.0  # 7 digits: not a phone number
+    assert pii["by_type"]["PHONE_NUMBER"]["recall"] == 0.0  # 7 digits in one run: not a phone
     table = CliRunner().invoke(cli, ["guardrails", "eval"], catch_exceptions=False).output
     assert "EMAIL_ADDRESS" in table and "injection" in table and "benign FP" in table
     bad = tmp_path / "bad.jsonl"

@@ -134,7 +134,7 @@ def evaluate_command(cases_path: Path | None, as_json: bool) -> None:
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="Where to write the model (.json.gz).")  # fmt: skip
 @click.option("--max-fp", type=click.FloatRange(0, 0.5), default=0.02, show_default=True,
-              help="Highest false-positive rate allowed on the negatives (out of fold).")  # fmt: skip
+              help="Highest false-positive rate allowed on negatives (out of fold).")  # fmt: skip
 @json_option
 def train_command(cases_path: Path, check_name: str, out: Path, max_fp: float,
                   as_json: bool) -> None:  # fmt: skip

@@ -76,12 +76,14 @@ def _emails(text: str) -> Iterator[Finding]:
 PHONE_CANDIDATE = re.compile(r"[+(\d][\d ().\-/]{6,24}\d")
 SHAPES = (
     (re.compile(r"\+\d{1,3}(?:[ .\-]?\(?\d{1,5}\)?){1,7}"), 0.9),  # +44 20 7946 0958
+    (re.compile(r"00[1-9]\d{0,2}(?:[ .\-]?\(?\d{1,5}\)?){2,7}"), 0.8),  # 0044 20 7946 0958
     (re.compile(r"(?:1[ .\-])?(?:\(\d{3}\)[ .\-]?|\d{3}[.\- ])\d{3}[.\- ]\d{4}"), 0.8),
     (re.compile(r"0[1-9]\d{0,3}(?:[ .\-/]\d{2,8}){1,4}"), 0.6),  # 030 12345678, 01 23 45 67 89
     (re.compile(r"0 ?\(\d{2,4}\) ?\d{2,4}(?:[ .\-]\d{2,4}){1,3}"), 0.6),  # 0 (212) 113 95 61
     (re.compile(r"\(0\d{1,4}\)[ .\-]?\d{2,5}(?:[ .\-]\d{2,5}){1,3}"), 0.6),  # (02) 2822 9144
     (re.compile(r"\d{10,12}"), 0.0),  # a bare run of digits: a phone only after a cue
     (re.compile(r"\d{2,5}(?:[ .\-]\d{2,7}){1,4}"), 0.0),  # 98201 55734, 939 54 43 84: after a cue
+    (re.compile(r"\d{3}[ .\-]\d{4}"), 0.0),  # a local number, 555-0100: after a cue
 )
 PHONE_CUE = re.compile(r"(?i)\b(?:phone|tel|telephone|mobile|cell|call|text|whatsapp|fax|"
                        r"reach|contact\w*|ring|dial|landline|handy|telefon|tél|móvil|cellulare|numero|número|"
@@ -100,7 +102,7 @@ def _phone_shape(s: str) -> float | None:
     """The score of the longest leading part of ``s`` shaped like a phone number."""
     for _ in range(4):
         for shape, score in SHAPES:
-            if shape.fullmatch(s) and 8 <= _digits(s) <= 15:
+            if shape.fullmatch(s) and (8 <= _digits(s) <= 15 or (score == 0.0 and _digits(s) == 7)):
                 if score == 0.6 and _digits(s) < 9:
                     return None
                 return score
@@ -401,10 +403,14 @@ DATE = re.compile(
     rf"(?i)(?:\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{4}}/\d{{1,2}}/\d{{1,2}}|\d{{1,2}}[./-]\d{{1,2}}[./-]\d{{2,4}}|"
     rf"\d{{4}}年\d{{1,2}}月\d{{1,2}}日|\d{{1,2}}[-/ ]{MONTHS}\.?[-/ ]\d{{4}}|"
     rf"{MONTHS}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|"
-    rf"\d{{1,2}}(?:st|nd|rd|th|er|º|\.)?\s+(?:of\s+|de\s+)?{MONTHS}\.?,?\s+(?:de\s+)?\d{{4}})(?!\d)"
+    rf"\d{{1,2}}(?:st|nd|rd|th|er|º|\.)?\s+(?:of\s+|de\s+)?{MONTHS}\.?,?\s+(?:de\s+)?\d{{4}}|"
+    # without the year, after a birth cue only ("my birthday is March 5th")
+    rf"{MONTHS}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTHS}\b|"
+    # the year alone ("born in 1985")
+    rf"(?<=in )(?:19|20)\d{{2}}\b)(?!\d)"
 )
 BIRTH_CUE = re.compile(
-    r"(?i)(?:\bborn\b|\bdate\s+of\s+birth\b|\bd\.o\.b\b\.?|\bdob\b|\bbirth\s*date\b|\bbirthday\b|"
+    r"(?i)(?:\bborn\b|\bdate[\s_-]*of[\s_-]*birth\b|\bd\.o\.b\b\.?|\bdob\b|\bbirth[\s_-]*date\b|\bbirthday\b|"
     r"\bb\.(?=\s*\d)|\bgeboren\b|\bgeb\.|\bgeburtsdatum\b|\bgeboortedatum\b|\bnée?\b|\bnat[oa]\b|"
     r"\bnacid[oa]\b|\bnascid[oa]\b|\bfecha\s+de\s+nacimiento\b|\bdata\s+de\s+nascimento\b|"
     r"\bdata\s+di\s+nascita\b|\bdate\s+de\s+naissance\b|\bdoğum\s+tarihi\b|生年月日|出生日期|生日)"
@@ -447,6 +453,8 @@ def _births(text: str) -> Iterator[Finding]:
         m = DATE.search(text, cue.end(), cue.end() + CUE_TO_DATE + 40)
         if m is None or m.start() < taken or m.start() - cue.end() > CUE_TO_DATE:
             continue
+        if m.group().isdigit() and m.start() - cue.end() > 4:
+            continue  # a year alone only right after the cue ("born in 1985")
         if "\n" in text[cue.end() : m.start()].strip(" \t:\n"):
             continue  # the cue labels another line
         taken = m.end()
@@ -491,7 +499,7 @@ FR_STREET = re.compile(
 ROMANCE_STREET = re.compile(
     rf"(?:Calle|C/|Avenida|Av\.|Avda\.?|Paseo|Plaza|Camino|Carretera|Ronda|Travesía|Rua|Travessa|"
     rf"Alameda|Via|Viale|Corso|Piazza|Piazzale|Largo|Vicolo|Strada)\s+(?:{_PARTICLE}\s+)?"
-    rf"[A-ZÀ-Ý][\w'.-]*(?:\s+(?:{_PARTICLE}\s+)?[A-ZÀ-Ý0-9][\w'.-]*){{0,3}},?\s+\d{{1,5}}[A-Za-z]?"
+    rf"[A-ZÀ-Ý][\w'.-]*(?:\s+(?:{_PARTICLE}\s+)?[A-ZÀ-Ý][\w'.-]*){{0,3}},?\s+\d{{1,5}}[A-Za-z]?"
     r"(?:\s+(?:Pte|Ote|Nte|Sur)\b\.?)?"
     r"(?:,\s*(?:\d{1,2}\s*º\s*(?:[A-Za-z]{1,4}\b\.?)?|int\.?\s*\d+|bajo|piso\s*\d+|conj\.?\s*\d+|"
     r"apto\.?\s*\d+|scala\s*\w+))?"
@@ -560,7 +568,7 @@ step item table figure model build sprint week day year""".split()
 CAP = r"(?:O'|Mc|Mac|D')?[A-ZÀ-ÖØ-ÞĀ-Ž](?:[a-zß-öø-ÿā-ž]+|[A-ZÀ-ÖØ-ÞĀ-Ž]+\b)(?:[-'][A-ZÀ-ÖØ-ÞĀ-Ž]?[a-zß-öø-ÿā-ž]+)?"
 SP = r"[ \t]+"  # names never run across lines
 # Surname particles: "Carlos de la Fuente", "Pieter van Dijk", "Núria Puig i Soler"
-PARTICLES = r"(?:van der|van den|van de|von der|de la|de las|de los|de|del|della|di|da|das|do|dos|du|van|von|ten|ter|al|el|bin|ibn|ó|o|i|y)"
+PARTICLES = r"(?:van der|van den|van de|von der|de la|de las|de los|de|del|della|di|da|das|do|dos|du|van|von|ten|ter|al|el|bin|ibn|ó|Ó|Ní|o|i|y)"
 SURNAME = rf"(?:{PARTICLES}{SP})*{CAP}(?:-{CAP})?(?:{SP}(?:i|y){SP}{CAP})?"
 NAME_CUE = re.compile(
     rf"(?:(?i:\bmy\s+name\s+is|\bmy\s+name's|\bi\s+am\s+called|\bname\s*(?:\(.{{0,20}}\))?\s*:|\bcall\s+me|"
@@ -590,12 +598,12 @@ WEAK_CUES = ("this is", "i'm", "i am", "contact", "by", "from", "with", "for", "
              "candidate", "mitarbeiter")  # fmt: skip
 # chat in lower case: "ask sanne", "lunch with ximena and chiamaka", "hey joão pedro"
 LOWER_CUE = re.compile(
-    r"\b(?:hi|hey|hello|thanks|thank you|ask|ping|tell|call|text|email|message|with|and|cc|"
-    r"from|to|did)(?:\s+@?|\s*@)([a-zß-öø-ÿā-ž][a-zß-öø-ÿā-ž'-]+)(?:\s+([a-zß-öø-ÿā-ž][a-zß-öø-ÿā-ž'-]+))?"
+    r"(?:\b(?:hi|hey|hello|thanks|thank you|ask|ping|tell|call|text|email|message|with|and|cc|"
+    r"from|to|did)(?:\s+@?|\s*@)|(?:^|(?<=\s))@)([a-zß-öø-ÿā-ž][a-zß-öø-ÿā-ž'-]+)(?:\s+([a-zß-öø-ÿā-ž][a-zß-öø-ÿā-ž'-]+))?"
 )
 
 
-CAPWORD = re.compile(r"(?:O'|Mc|Mac|D')?[A-ZÀ-ÖØ-ÞĀ-Ž][^\W\d_]+")
+CAPWORD = re.compile(r"(?:O'|Mc|Mac|D')?[A-ZÀ-ÖØ-ÞĀ-Ž][^\W\d_]+(?:-[^\W\d_]+)*")
 
 
 @cache
@@ -629,7 +637,7 @@ NOT_NAMES = frozenset(
     """the and for you are with this that from have was not but all any can her his one our out
 who new now old see two way may use she day get how its let man own say too also just
 more most only over such than them then they very what when will your into shipping ships
-order street road""".split()
+order street road per""".split()
 )
 # Given names that are as often places, brands or products: never a name on their own.
 NOT_ALONE = frozenset(
@@ -680,6 +688,19 @@ def _trim(text: str, start: int, end: int) -> int:
     return end - 2 if text[start:end].endswith(("'s", "’s")) else end
 
 
+def _after_capital(text: str, at: int) -> bool:
+    """Whether the word before ``at`` is capitalised mid-sentence ("São Paulo", "New Jersey"):
+    then a given name there is more likely part of a place's name."""
+    before = text[max(0, at - 30) : at].rstrip(" ")
+    if len(before) == len(text[max(0, at - 30) : at]):
+        return False  # no space before: not a separate word
+    words = before.split()
+    if not words or not words[-1][:1].isupper() or not words[-1].isalpha():
+        return False
+    prev = before[: len(before) - len(words[-1])].rstrip()
+    return bool(prev) and prev[-1] not in ".!?:;\n" and words[-1].lower() not in given_names()
+
+
 def _people(text: str) -> Iterator[Finding]:
     known, family = given_names(), surnames()
     low = text.lower()
@@ -711,19 +732,27 @@ def _people(text: str) -> Iterator[Finding]:
         pair = GIVEN_SURNAME.match(text, word.start())
         if pair is not None:
             surname = pair.group(2).split()[-1].lower()
-            if (surname in COMMON_AFTER and surname not in WORD_SURNAMES) or w in COMMON_AFTER:
+            if (surname in COMMON_AFTER and surname not in WORD_SURNAMES) or (
+                w in COMMON_AFTER and w not in WORD_SURNAMES
+            ):
                 pair = None
             elif w in starts:
                 weak = surname in known or w in WORD_NAMES
                 yield Finding("PERSON", pair.start(), _trim(text, pair.start(), pair.end(2)),
                               0.6 if weak else 0.7)  # fmt: skip
                 continue
-            elif surname in family and w not in NOT_FIRST and not pair.group(1).isupper():
+            elif (surname in family and len(surname) > 3 and w not in NOT_FIRST
+                  and not pair.group(1).isupper()):  # fmt: skip
                 # an unknown given name before a known surname ("Tahlia Simmons")
                 yield Finding("PERSON", pair.start(), _trim(text, pair.start(), pair.end(2)), 0.6)
                 continue
+            elif (w in family or w in WORD_SURNAMES) and surname in known:
+                # family name first ("Park Ji-woo", "Zhang Wei")
+                yield Finding("PERSON", pair.start(), _trim(text, pair.start(), pair.end(2)), 0.6)
+                continue
         if (pair is None and w in known and w not in NOT_ALONE and len(w) > 2
-                and not word.group().isupper()):  # fmt: skip
+                and word.group()[1:].replace("-", "").islower()
+                and not _after_capital(text, word.start())):  # fmt: skip
             after = text[word.end() : word.end() + 2]
             if not (after[:1] == " " and after[1:].isupper()):
                 yield Finding("PERSON", word.start(), word.end(), 0.55)  # a given name alone
@@ -747,7 +776,8 @@ dear hi hello hey thanks thank please contact call send ask email note order inv
 customer client patient employee manager team project meeting update report account payment
 monday tuesday wednesday thursday friday saturday sunday january february march april may
 june july august september october november december new old north south east west
-mount saint san santa port fort lake""".split()
+mount saint san santa port fort lake via calle rue avenida piazza corso viale paseo plaza
+rua largo""".split()
 )
 COMMON_AFTER = frozenset(
     """street road avenue lane drive court way place the and or of in on at to for with from by

@@ -123,3 +123,24 @@ def test_cli_trains_a_model_that_a_policy_uses(tmp_path: Path) -> None:
     refused = CliRunner().invoke(cli, ["guardrails", "policy", "p", str(bad)])
     assert isinstance(refused.exception, InvalidInput)
     assert "no classifier file" in str(refused.exception)
+
+
+def test_the_toxicity_classifier_catches_insults_without_a_bad_word() -> None:
+    from shipyard.guardrails.checks.base import ScanContext
+
+    on, off = build_check("toxicity"), build_check("toxicity", {"model": "none"})
+    insults = [
+        "You are the dumbest, most useless assistant I have ever had the misfortune to use.",
+        "Go crawl back under whatever rock you came from, loser.",
+    ]
+    for text in insults:
+        assert not off.scan(text, ScanContext())
+        (finding,) = on.scan(text, ScanContext())
+        assert finding.type == "TOXIC" and finding.detail == "classifier" and finding.score >= 0.5
+    for civil in ["This is the third time I'm asking, this is unacceptable and I want a refund.",
+                  "I'm really frustrated, the update broke my workflow again.",
+                  "The Scunthorpe office will close early on Friday."]:  # fmt: skip
+        assert not on.scan(civil, ScanContext())
+    # the word lists still name what they find, with its span
+    (word,) = on.scan("what a load of sh1t", ScanContext())
+    assert word.type == "PROFANITY" and word.detail == ""

@@ -127,17 +127,26 @@ def evaluate_command(cases_path: Path | None, as_json: bool) -> None:
 
 
 @command.command("train")
-@click.option("--cases", "cases_path", type=click.Path(path_type=Path), required=True,
-              help="Labeled JSONL cases (a file or a folder of them).")  # fmt: skip
-@click.option("--check", "check_name", type=click.Choice(["injection"]), default="injection",
-              show_default=True, help="The check whose label the cases carry.")  # fmt: skip
+@click.option(
+    "--cases",
+    "cases_paths",
+    type=click.Path(path_type=Path),
+    required=True,
+    multiple=True,
+    help="Labeled JSONL cases: a file or a folder (repeatable).",
+)
+@click.option("--check", "check_name", type=click.Choice(["injection", "toxicity"]),
+              default="injection", show_default=True,
+              help="The check whose label the cases carry.")  # fmt: skip
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="Where to write the model (.json.gz).")  # fmt: skip
 @click.option("--max-fp", type=click.FloatRange(0, 0.5), default=0.02, show_default=True,
               help="Highest false-positive rate allowed on negatives (out of fold).")  # fmt: skip
+@click.option("--norm", type=click.Choice(["none", "l2"]), default="none", show_default=True,
+              help="l2: each text's features scaled to unit length (short texts).")  # fmt: skip
 @json_option
-def train_command(cases_path: Path, check_name: str, out: Path, max_fp: float,
-                  as_json: bool) -> None:  # fmt: skip
+def train_command(cases_paths: tuple[Path, ...], check_name: str, out: Path, max_fp: float,
+                  norm: str, as_json: bool) -> None:  # fmt: skip
     """Train the text classifier of a check on labeled cases, and write it to OUT.
 
     A policy uses it with the check's option `model: PATH`. The precision, recall and
@@ -150,9 +159,9 @@ def train_command(cases_path: Path, check_name: str, out: Path, max_fp: float,
         import sklearn  # noqa: F401
     except ImportError:
         raise InvalidInput("training needs scikit-learn: pip install 'shipyard[ml]'") from None
-    cases = load_cases(cases_path)
+    cases = [c for path in cases_paths for c in load_cases(path)]
     with console.status(f"training on {len(cases)} cases (5-fold cross-validation)"):
-        model, report = train(cases, check_name, max_fp=max_fp)
+        model, report = train(cases, check_name, max_fp=max_fp, norm=norm)
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
     if as_json:

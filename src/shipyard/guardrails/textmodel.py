@@ -67,7 +67,10 @@ class TextModel:
         object.__setattr__(self, "known", frozenset(self.weights))
 
     def _sum(self, found: set[str]) -> float:
-        return self.bias + sum(map(self.weights.__getitem__, found & self.known))
+        total = sum(map(self.weights.__getitem__, found & self.known))
+        if self.meta.get("norm") == "l2" and found:
+            total /= math.sqrt(len(found))  # each text's features weigh as a unit vector
+        return self.bias + total
 
     def logit(self, words: list[str]) -> float:
         return self._sum(features(words))
@@ -116,3 +119,18 @@ def shipped(name: str) -> TextModel:
 @cache
 def from_file(path: str) -> TextModel:
     return TextModel.load(path)
+
+
+def chosen(option: str | None, name: str) -> TextModel | None:
+    """A check's ``model`` option: "shipped" (the model ``name`` that ships), "none", or the
+    path of one made by ``shipyard guardrails train``."""
+    if option is None or option == "none":
+        return None
+    return shipped(name) if option == "shipped" else from_file(option)
+
+
+def check_option(value: str | None) -> str | None:
+    """Validates a ``model`` option: a path must name a file."""
+    if value not in (None, "none", "shipped") and not Path(value).is_file():
+        raise ValueError(f"no classifier file at {value} (give 'shipped', 'none' or a path)")
+    return value

@@ -10,6 +10,7 @@ Needs scikit-learn (the ``ml`` extra).
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,7 @@ from shipyard.core.errors import InvalidInput
 from shipyard.guardrails.checks.normalize import fold
 from shipyard.guardrails.textmodel import TextModel, features, tokens
 
-C_GRID = (0.3, 1.0, 3.0, 10.0)
+C_GRID = (0.3, 1.0, 3.0, 10.0, 30.0)
 
 
 @dataclass
@@ -36,25 +37,30 @@ class TrainReport:
         return {k: round(v, 4) if isinstance(v, float) else v for k, v in self.__dict__.items()}
 
 
-def _fit(docs: list[set[str]], labels: list[int], c: float, min_df: int = 2) -> TextModel:
+def _fit(
+    docs: list[set[str]], labels: list[int], c: float, norm: str, min_df: int = 2
+) -> TextModel:
     import numpy as np
     from scipy.sparse import csr_matrix
     from sklearn.linear_model import LogisticRegression
 
     df = Counter(f for d in docs for f in d)
     vocab = {f: i for i, f in enumerate(sorted(f for f, n in df.items() if n >= min_df))}
-    rows, cols = [], []
+    rows, cols, values = [], [], []
     for r, d in enumerate(docs):
+        # as TextModel scores: each feature 1, or the row scaled to unit length ("l2")
+        unit = 1 / math.sqrt(len(d)) if d and norm == "l2" else 1.0
         for f in d:
             if f in vocab:
                 rows.append(r)
                 cols.append(vocab[f])
-    x = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(docs), len(vocab)))
+                values.append(unit)
+    x = csr_matrix((values, (rows, cols)), shape=(len(docs), len(vocab)))
     model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000, solver="liblinear")
     model.fit(x, np.asarray(labels))
     coef = model.coef_[0]
     weights = {f: float(coef[i]) for f, i in vocab.items() if abs(coef[i]) >= 1e-3}
-    return TextModel(float(model.intercept_[0]), weights, 0.5, {})
+    return TextModel(float(model.intercept_[0]), weights, 0.5, {"norm": norm})
 
 
 def _threshold(probs: list[float], labels: list[int], max_fp: float) -> float:
@@ -75,10 +81,16 @@ def _rates(probs: list[float], labels: list[int], t: float) -> tuple[float, floa
 
 def train(
     cases: list[dict[str, Any]], check: str = "injection", *, max_fp: float = 0.02,
-    folds: int = 5, seed: int = 0,
+    folds: int = 5, seed: int = 0, norm: str = "none",
 ) -> tuple[TextModel, TrainReport]:  # fmt: skip
     import random
 
+    # the same text from several files counts once, positive if any of them says so
+    merged: dict[str, dict[str, Any]] = {}
+    for c in cases:
+        if c["text"] not in merged or c.get("expect", {}).get(check):
+            merged[c["text"]] = c
+    cases = list(merged.values())
     labels = [1 if c.get("expect", {}).get(check) else 0 for c in cases]
     if sum(labels) < folds or len(labels) - sum(labels) < folds:
         raise InvalidInput(f"training needs at least {folds} positive and {folds} negative cases")
@@ -96,7 +108,7 @@ def train(
         probs = [0.0] * len(cases)
         for k in range(folds):
             train_idx = [i for i in order if fold_of[i] != k]
-            model = _fit([docs[i] for i in train_idx], [labels[i] for i in train_idx], c)
+            model = _fit([docs[i] for i in train_idx], [labels[i] for i in train_idx], c, norm)
             for i in order:
                 if fold_of[i] == k:
                     probs[i] = model.probability(folded[i])
@@ -108,8 +120,8 @@ def train(
     c, _, probs = best
     t = _threshold(probs, labels, max_fp)
     precision, recall, fpr = _rates(probs, labels, t)
-    final = _fit(docs, labels, c)
-    meta = {"check": check, "cases": len(cases), "positives": sum(labels), "c": c,
+    final = _fit(docs, labels, c, norm)
+    meta = {"norm": norm, "check": check, "cases": len(cases), "positives": sum(labels), "c": c,
             "cv_precision": round(precision, 4), "cv_recall": round(recall, 4),
             "cv_false_positive_rate": round(fpr, 4)}  # fmt: skip
     model = TextModel(final.bias, final.weights, t, meta)

@@ -15,13 +15,12 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shipyard.guardrails.checks.base import CHECKS, Check, Finding, ScanContext
 from shipyard.guardrails.checks.normalize import deleet, fold, has_invisible, unchat
-from shipyard.guardrails.textmodel import TextModel, from_file, shipped
+from shipyard.guardrails.textmodel import check_option, chosen
 
 
 class InjectionOptions(BaseModel):
@@ -34,10 +33,8 @@ class InjectionOptions(BaseModel):
 
     @field_validator("model")
     @classmethod
-    def _model_exists(cls, value: str | None) -> str | None:
-        if value not in (None, "none", "shipped") and not Path(value).is_file():
-            raise ValueError(f"no classifier file at {value} (give 'shipped', 'none' or a path)")
-        return value
+    def _model_file(cls, value: str | None) -> str | None:
+        return check_option(value)
 
 
 _ANY = r"(?:all |any |the |your |my |these |those |every |of |previous |prior |above |earlier |preceding |initial |original |system |existing |former |safety |the above |content |usual |normal |standard |evaluation |screening |moderation |current |old |)*"
@@ -406,19 +403,13 @@ def families(text: str, seen: tuple[str, set[str]] | None = None) -> dict[str, f
     return found
 
 
-def _model(option: str | None) -> TextModel | None:
-    if option is None or option == "none":
-        return None
-    return shipped("injection") if option == "shipped" else from_file(option)
-
-
 def score(text: str, model: str | None = "shipped") -> tuple[float, list[str]]:
     """The text's injection score (0-1) and the families behind it, strongest first. The
     classifier's probability counts as the family ``classifier``: at its threshold it scores
     0.5, at certainty 0.95."""
     seen = variants(text)
     found = families(text, seen)
-    classifier = _model(model)
+    classifier = chosen(model, "injection")
     if classifier is not None:
         p = max(classifier.probability(v) for v in seen[1])
         if p >= classifier.threshold:

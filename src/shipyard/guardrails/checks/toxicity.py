@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shipyard.guardrails.checks.base import CHECKS, Check, Finding, ScanContext
 from shipyard.guardrails.checks.normalize import deleet, fold
+from shipyard.guardrails.textmodel import check_option, chosen
 
 CATEGORIES = {
     "profanity": (
@@ -68,6 +69,14 @@ class ToxicityOptions(BaseModel):
     categories: list[str] = Field(default_factory=lambda: [*CATEGORIES, "threat"])
     min_score: float = Field(default=0.5, ge=0, le=1)
     allow: list[str] = Field(default_factory=list, description="words never reported")
+    # the text classifier for what no word gives away ("nobody could be this incompetent"):
+    # "shipped", "none", or the path of one made by `shipyard guardrails train`
+    model: str | None = "shipped"
+
+    @field_validator("model")
+    @classmethod
+    def _model_file(cls, value: str | None) -> str | None:
+        return check_option(value)
 
 
 def _vocabulary() -> dict[str, tuple[str, float]]:
@@ -151,4 +160,12 @@ class Toxicity(Check):
                 span = (m.start(), m.end()) if aligned else (0, len(text))
                 found.append(Finding("THREAT", *span, 0.9))
         unique = {(f.type, f.start, f.end): f for f in found if f.score >= opts.min_score}
+        classifier = chosen(opts.model, "toxicity")
+        if not unique and classifier is not None and "insult" in opts.categories:
+            p = max(classifier.probability(v) for v in {folded, plain, joined})
+            if p >= classifier.threshold:
+                t = classifier.threshold
+                score = 0.5 + 0.45 * (p - t) / max(1e-6, 1 - t)
+                if score >= opts.min_score:
+                    return [Finding("TOXIC", 0, len(text), score, "classifier")]
         return sorted(unique.values(), key=lambda f: f.start)

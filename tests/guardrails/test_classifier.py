@@ -131,13 +131,14 @@ def test_the_toxicity_classifier_catches_insults_without_a_bad_word() -> None:
     on, off = build_check("toxicity"), build_check("toxicity", {"model": "none"})
     insults = [
         "You are the dumbest, most useless assistant I have ever had the misfortune to use.",
-        "Go crawl back under whatever rock you came from, loser.",
+        "Nobody asked for your opinion, you brainless parrot.",
     ]
     for text in insults:
         assert not off.scan(text, ScanContext())
         (finding,) = on.scan(text, ScanContext())
         assert finding.type == "TOXIC" and finding.detail == "classifier" and finding.score >= 0.5
     for civil in ["This is the third time I'm asking, this is unacceptable and I want a refund.",
+                  "Will you review my pull request?",
                   "I'm really frustrated, the update broke my workflow again.",
                   "The Scunthorpe office will close early on Friday."]:  # fmt: skip
         assert not on.scan(civil, ScanContext())

@@ -29,7 +29,8 @@ CATEGORIES = {
     "insult": (
         0.6,
         """idiot moron imbecile imbecil cretin scumbag dimwit halfwit numbskull nitwit
-        fatass lowlife idiota subhuman dummkopf vollidiot""",
+        fatass lowlife idiota subhuman dummkopf vollidiot loser dumbo bonehead airhead
+        pinhead knucklehead dunce nincompoop buffoon""",
     ),
     "slur": (
         0.95,

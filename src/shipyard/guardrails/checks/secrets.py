@@ -69,12 +69,17 @@ FORMATS: list[tuple[str, tuple[str, ...], re.Pattern[str], float]] = [
         ("PRIVATE_KEY", ("PuTTY-User-Key-File",), r"PuTTY-User-Key-File-\d: [^\n]+", 0.95),
         ("URL_PASSWORD", ("://",), r"[a-z][a-z0-9+.-]{1,15}://[^\s:/@'\"]{1,64}:([^\s:/@'\"]{3,128})@[\w.-]+", 0.85),
         ("PASSWORD", ("ass", "ASS", "wd", "WD", "ecret", "ECRET", "oken", "OKEN", "ey", "EY"),
-         r"(?i)\b(?:password|passwd|pwd|passcode|passphrase|pw|secret|api[_-]?key|access[_-]?key|access[_-]?token|"
-         r"auth[_-]?token|token|client[_-]?secret|private[_-]?key|db[_-]?pass)\b['\"]?\s*(?:[:=]|=>)\s*['\"]?"
-         r"([^\s'\",;]{6,128})", 0.8),
+         r"(?i)\b(?:[\w.-]*?(?:password|passwd|passcode|passphrase|secret|api[_-]?key|access[_-]?key|"
+         r"access[_-]?token|auth[_-]?token|client[_-]?secret|private[_-]?key)|[\w.-]*[_.-](?:pass|pwd|pw|token)|"
+         r"pwd|pw|token|pass)\b['\"]?[ \t]*(?:[:=]|=>)[ \t]*['\"]?([^\s'\",;]{6,128})", 0.8),
+        # SQL: CREATE USER ... IDENTIFIED BY '...', ALTER ROLE ... PASSWORD '...'
+        ("PASSWORD", ("IDENTIFIED", "identified", "PASSWORD", "password"),
+         r"(?i)\b(?:identified\s+by|password)\s+'([^'\s]{4,128})'", 0.8),
+        # curl -u user:password
+        ("PASSWORD", (" -u ", "--user"), r"(?:\s-u\s+|--user[= ])['\"]?[^\s:'\"]{1,64}:([^\s'\"]{4,128})", 0.8),
         ("PASSWORD", ("ass", "ASS", "wd", "in"),
          r"(?i)\b(?:password|passphrase|passcode|pin|login)\s+(?:is|was|=|:)\s*:?\s*['\"]?([^\s'\",;]{4,64})", 0.8),
-        ("PASSWORD", (" -p ", "--password"), r"(?:\s-p\s+|--password[= ])['\"]?([^\s'\"]{4,128})", 0.8),
+        ("PASSWORD", (" -p", "--password"), r"(?:\s-p\s+|\s-p(?=['\"])|--password[= ])['\"]?([^\s'\"]{4,128})", 0.8),
     )
 ]  # fmt: skip
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
@@ -86,7 +91,8 @@ ASSIGNED = re.compile(
     r"(?i)(?:secret|token|key|passw\w*|pwd|credential|auth)\w*['\"]?\s*[:=]\s*['\"]?$"
 )
 PLACEHOLDER = re.compile(
-    r"(?i)(?:x{6,}|\*{4,}|<[^>]*>|\$\{[^}]*\}|example|your[_-]|placeholder|dummy|changeme)"
+    r"(?i)(?:x{6,}|\*{4,}|<[^>]*>|\$\{[^}]*\}|^\$[a-z_]\w*$|\[redacted\]|example|your[_-]|placeholder|"
+    r"dummy|changeme)"
 )
 
 
@@ -95,9 +101,21 @@ def entropy(s: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in Counter(s).values())
 
 
+CODE_REFERENCE = re.compile(
+    r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+(?:\(\))?|[\w-]+(?:\.[\w-]+)*\.(?:json|ya?ml|toml|ini|env|txt|js|ts|py|cfg|conf)"
+)
+
+
 def _identifier(value: str) -> bool:
-    """A variable's name rather than a value: letters only, under 12 characters ('mapsKey')."""
-    return value.isalpha() and len(value) < 12
+    """A name rather than a value: letters only under 12 characters ('mapsKey'), a dotted
+    reference in code ('process.env.OPENAI_KEY', 'EXCLUDED.api_key') or a file name."""
+    return (
+        (value.isalpha() and len(value) < 12)
+        or bool(
+            CODE_REFERENCE.fullmatch(value) and not any(c.isdigit() for c in value.split(".")[-1])
+        )
+        or value.endswith(":")
+    )
 
 
 def _jwt(text: str) -> Iterator[Finding]:
@@ -128,10 +146,27 @@ def _encoded_text(s: str) -> bool:
     return len(plain) == len(raw) and " " in plain and all(c.isprintable() for c in plain)
 
 
+PARTS = re.compile(r"[-_/+.:]")
+
+
+def _wordy(s: str) -> bool:
+    """Words and numbers joined by separators ('sentence-transformers/all-MiniLM-L6-v2',
+    'GitHub-Hookshot/5a1c9e0'), not a random string: most characters are in parts of three or
+    more letters, or of digits alone."""
+    parts = PARTS.split(s)
+    if len(parts) < 2:
+        return False
+    plain = sum(len(p) for p in parts if (p.isalpha() and len(p) >= 3) or p.isdigit())
+    return plain >= 0.6 * sum(len(p) for p in parts)
+
+
 def _high_entropy(text: str) -> Iterator[Finding]:
     for m in TOKEN.finditer(text):
-        s = m.group().strip("=")
-        if len(s) < 20 or s.isalpha() or s.isdigit() or UUID.fullmatch(s):
+        s, start = m.group().strip("="), m.start()
+        if "=" in s:  # NAME=value: only the value can be the secret
+            cut = s.index("=") + 1
+            s, start = s[cut:].strip("="), start + cut
+        if len(s) < 20 or s.isalpha() or s.isdigit() or UUID.fullmatch(s) or _wordy(s):
             continue
         before = text[max(0, m.start() - 40) : m.start()]
         if before.endswith(("base64,", "sha256-", "sha512-", "sha384-")) or (
@@ -144,13 +179,13 @@ def _high_entropy(text: str) -> Iterator[Finding]:
         if HEX.fullmatch(s):
             assigned = ASSIGNED.search(text[max(0, m.start() - 24) : m.start()]) is not None
             if assigned and entropy(s) > 3.0:  # hashes and commit ids only as a key's value
-                yield Finding("HIGH_ENTROPY_TOKEN", m.start(), m.end(), 0.7)
+                yield Finding("HIGH_ENTROPY_TOKEN", start, start + len(s), 0.7)
             continue
         if not any(c.isdigit() for c in s) or not any(c.isupper() for c in s):
             continue
         limit = 4.0 if len(s) >= 32 else 3.7
         if entropy(s) > limit - (0.3 if cued else 0.0):
-            yield Finding("HIGH_ENTROPY_TOKEN", m.start(), m.end(), 0.75 if cued else 0.6)
+            yield Finding("HIGH_ENTROPY_TOKEN", start, start + len(s), 0.75 if cued else 0.6)
 
 
 @CHECKS.register

@@ -81,7 +81,9 @@ def test_unchanged_steps_are_skipped_and_changed_ones_rerun(client: Client, step
 
     stronger = pipe.run({**fresh, "C": 0.01}, client=client, executor="inline")
     assert stronger.cached == ["load", "split"] and _ran(step_log) == ["evaluate", "train"]
-    assert stronger["metrics"] != first["metrics"]
+    # the new C reached the model (its metrics may tie on a small test split; its weights not)
+    shrunk = abs(stronger["model"][-1].coef_).sum()
+    assert shrunk < 0.5 * abs(first["model"][-1].coef_).sum()
 
     # Data is hashed by content: the same rows made again under another salt give the same
     # digests, so the steps after the one that ran are taken from the cache.

@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Iterator
 from functools import cache
 from importlib.resources import files
@@ -685,7 +686,7 @@ step item table figure model build sprint week day year""".split()
 # -- person names ------------------------------------------------------------------------------
 
 CAP = r"(?:O'|Mc|Mac|D')?[A-ZÀ-ÖØ-ÞĀ-Ž](?:[a-zß-öø-ÿā-ž]+|[A-ZÀ-ÖØ-ÞĀ-Ž]+\b)(?:[-'][A-ZÀ-ÖØ-ÞĀ-Ž]?[a-zß-öø-ÿā-ž]+)?"
-SP = r"[ \t]+"  # names never run across lines
+SP = r"[ \t]"  # one blank: names never run across lines or across columns of a form
 # Surname particles: "Carlos de la Fuente", "Pieter van Dijk", "Núria Puig i Soler"
 PARTICLES = r"(?:van der|van den|van de|von der|de la|de las|de los|de|del|della|di|da|das|do|dos|du|van|von|ten|ter|al|el|bin|ibn|ó|Ó|Ní|o|i|y)"
 SURNAME = rf"(?:{PARTICLES}{SP})*{CAP}(?:-{CAP})?(?:{SP}(?:i|y){SP}{CAP})?"
@@ -696,18 +697,24 @@ NAME_CUE = re.compile(
     rf"\bcustomer\s*:?|\bclient\s*:|\battn\.?\s*:?|\breported\s+by|\bapproved\s+by|\bassigned\s+to|"
     rf"\bowner\s*:|\b(?:account\s+|card|policy|pet\s+insurance\s+)?holder\s*:?|\bbeneficiary\s*:?|"
     rf"\brecipient\s*:|\bpayee\s*:|\bcc\s*:?|\bcontact(?:\s+person)?\s*:?|\bcontacto\s*:?|\bspeak\s+to|"
-    rf"\bask\s+for|\bthis\s+is|\bi'm|\bi\s+am|\btenant\s*,?|\bcandidate\s*:?|\binsured\s*:|\bwitness\s*:|"
+    rf"\bask\s+for|\bthis\s+is|\bi'm|\bi\s+am|\btenant\s*[,:]?|\b(?:co-?)?borrower\s*:|\bcandidate\s*:?|\binsured\s*:|\bwitness\s*:|"
     rf"\bmanager\s*:|\battendees\s*:|\breviewer\s*:|\bnominations?\s*(?:received)?\s*:|\bcoach|"
     rf"\bmanuscript\s+by|\bby|\bfrom|\bwith|\bfor|\bcalled|\bemailed|\bphoned|\bnom\s*:|\bnaam\s*:|"
     rf"\bnombre\s*:|\bad\s+soyad\s*:|\btitulaire\s*:|\bkund(?:e|in)\s*:|\bmitarbeiter(?:in)?|"
     rf"\bfalar\s+com|\bpreguntar\s+por|\bchiedere\s+di|\bcitofonare|\binterphone|\bparent/guardian\s*:|"
     rf"\bchild's\s+name\s*:|\bsection\s+\d+\s*:|\bsecondary\s*:|\bprimary\s*:|\bdriver\s+assigned\s*:|"
-    rf"\bagent\s*\()\s*)"
-    rf"(?!(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Madam)\b)({CAP}(?:{SP}(?:[A-Z]\.{SP})?{SURNAME}){{0,2}})"
+    rf"\bagent\s*\(|\bspouse\s*:|\btaxpayer\s*:|\brx\s+for\s*:|\bguardian\s*:|\bpassenger(?:\s+\d+)?\s*:|"
+    rf"\bpax(?:\s+\d+)?\s*:|\bguest\s*:|\bmember\s*:|\bdonor\s*:|\bprescriber\s*:|"
+    rf"\bphysician\s*:|\bstudent\s*:|\bpupil\s*:|\bdependent\s*:|\blandlord\s*:|\bbuyer\s*:|"
+    rf"\bseller\s*:|\btestator\s*,?)\s*)"
+    rf"(?!(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Madam)\b)"
+    # "OYELARAN, Funmilayo", "Kowalski, Adam J.", "GARCIA/MARIA ELENA": family name first
+    rf"([A-Z][A-Z'-]+(?:,{SP}|/){CAP}(?:{SP}(?:{CAP}|[A-Z]\.))?|{CAP},{SP}{CAP}(?:{SP}[A-Z]\.)?(?=\s)|"
+    rf"{CAP}(?:{SP}(?:[A-Z]\.{SP})?{SURNAME}){{0,2}})"
 )
 TITLE = re.compile(
     rf"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Dra|Prof|Sir|Madam|Herr|Frau|Mme|Mlle|M|Sr|Sra|Sig|Sig\.ra)\.?{SP}"
-    rf"({CAP}(?:{SP}{SURNAME}){{0,2}})"
+    rf"({SURNAME}(?:{SP}{SURNAME}){{0,2}})"
 )
 GIVEN_SURNAME = re.compile(rf"({CAP})(?={SP}((?:[A-Z]\.{SP})?{SURNAME})\b)")
 # cues that also start ordinary phrases ("This is Important", "by Monday"): the name that
@@ -715,9 +722,17 @@ GIVEN_SURNAME = re.compile(rf"({CAP})(?={SP}((?:[A-Z]\.{SP})?{SURNAME})\b)")
 WEAK_CUES = ("this is", "i'm", "i am", "contact", "by", "from", "with", "for", "called", "emailed",
              "phoned", "coach", "best", "cheers", "customer", "employee", "patient", "tenant",
              "candidate", "mitarbeiter")  # fmt: skip
+# names as values of fields: "family_name: Nwosu", {"lastName": "Orlova"}, "Prénom : Yasmine",
+# "?first=Oren&last=Shapiro"
+KEYED_NAME = re.compile(
+    r"(?i:\b(?:(?:first|last|given|family|middle|sur|full|display|maiden)[_ -]?name|surname|given|"
+    r"family|prénom|prenom|vorname|nachname|apellidos?|nome|cognome|imię|nazwisko|voornaam|"
+    r"achternaam|(?<=[?&])(?:first|last|fname|lname)))[\"']?\s*[:=]\s*[\"']?"
+    r"([A-ZÀ-ÖØ-Þ][\w'’-]+(?:[ \t][A-ZÀ-ÖØ-Þ][\w'’-]+){0,3})"
+)
 # chat in lower case: "ask sanne", "lunch with ximena and chiamaka", "hey joão pedro"
 LOWER_CUE = re.compile(
-    r"(?:\b(?:hi|hey|hello|thanks|thank you|ask|ping|tell|call|text|email|message|with|and|cc|"
+    r"(?:\b(?:hi|hey|hello|thanks|thank you|ask|ping|tell|call|text|email|message|with|and|cc|name is|"
     r"from|to|did)(?:\s+@?|\s*@)|(?:^|(?<=\s))@)([a-zß-öø-ÿā-ž][a-zß-öø-ÿā-ž'-]+)(?:\s+([a-zß-öø-ÿā-ž][a-zß-öø-ÿā-ž'-]+))?"
 )
 
@@ -732,9 +747,16 @@ def _name_starts() -> frozenset[str]:
 
 
 def _word_list(name: str) -> set[str]:
+    """The words of a shipped list, with their accents and also without them ("lászló" and
+    "laszlo": both are written)."""
     data = files("shipyard.guardrails").joinpath(f"data/{name}").read_text("utf-8")
-    return {x for line in data.splitlines() if line and not line.startswith("#")
-            for x in line.split() if x.replace("-", "").replace("'", "").isalpha()}  # fmt: skip
+    words = {x for line in data.splitlines() if line and not line.startswith("#")
+             for x in line.split() if x.replace("-", "").replace("'", "").isalpha()}  # fmt: skip
+    return words | {_plain(w) for w in words}
+
+
+def _plain(word: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
 
 
 @cache
@@ -756,7 +778,7 @@ NOT_NAMES = frozenset(
     """the and for you are with this that from have was not but all any can her his one our out
 who new now old see two way may use she day get how its let man own say too also just
 more most only over such than them then they very what when will your into shipping ships
-order street road per""".split()
+order street road per numbers number""".split()
 )
 # Given names that are as often places, brands or products: never a name on their own.
 NOT_ALONE = frozenset(
@@ -766,7 +788,8 @@ houston jordan israel chelsea brooklyn denver savannah sierra dakota montana nev
 kennedy harrison cameron morgan taylor german mai china india grant carol bill pat sue rob
 guy art jack don gene van max rich sandy summer autumn river sky rain storm king prince earl
 major page lane drew wade chase heath glen dale cliff brook brooks reed hall angel christian
-justice precious royal""".split()
+justice precious royal jan feb mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri sat
+sun son devon darwin charlotte louis""".split()
 )
 
 
@@ -781,7 +804,10 @@ CUE_STARTS = ("my", "i'm", "i am", "name", "call", "signed", "regards", "sincere
               "by", "from", "with", "for", "called", "emailed", "phoned", "nom", "naam", "nombre",
               "ad soyad", "titulaire", "kund", "mitarbeiter", "falar", "preguntar", "chiedere",
               "citofonare", "interphone", "parent", "child", "section", "secondary", "primary",
-              "driver", "agent")  # fmt: skip
+              "driver", "agent", "spouse", "taxpayer", "rx", "guardian", "passenger", "pax",
+              "guest", "member", "donor", "prescriber", "physician", "student", "pupil",
+              "dependent", "landlord", "buyer", "seller", "testator", "borrower", "co-borrower",
+              "coborrower")  # fmt: skip
 
 
 def _cued(text: str, low: str) -> Iterator[re.Match[str]]:
@@ -807,9 +833,15 @@ def _trim(text: str, start: int, end: int) -> int:
     return end - 2 if text[start:end].endswith(("'s", "’s")) else end
 
 
+SAINT = re.compile(r"(?:\bSt|\bSaint|\bSan|\bSanta|\bMount|\bMt|\bFort|\bFt|\bPort|\bCape|\bDr)\.?\s$")
+
+
 def _after_capital(text: str, at: int) -> bool:
-    """Whether the word before ``at`` is capitalised mid-sentence ("São Paulo", "New Jersey"):
-    then a given name there is more likely part of a place's name."""
+    """Whether the word before ``at`` is capitalised mid-sentence ("São Paulo", "New Jersey"),
+    or a saint's or a place's prefix ("St. Louis"): then a given name there is more likely
+    part of a place's (or a brand's) name."""
+    if SAINT.search(text[max(0, at - 8) : at]):
+        return True
     before = text[max(0, at - 30) : at].rstrip(" ")
     if len(before) == len(text[max(0, at - 30) : at]):
         return False  # no space before: not a separate word
@@ -826,8 +858,8 @@ def _people(text: str) -> Iterator[Finding]:
     for m in _cued(text, low) if len(low) == len(text) else NAME_CUE.finditer(text):
         words = m.group(1).split()
         first = words[0].lower()
-        if m.group(1).isupper() and first not in known:
-            continue  # "END OF USER INPUT"
+        if m.group(1).isupper() and first not in known and not m.group().rstrip().endswith(":"):
+            continue  # "END OF USER INPUT" (but "NAME: TRAN VAN DUC" is a name)
         cue = m.group()[: m.start(1) - m.start()].strip().lower()
         if (
             cue.startswith(WEAK_CUES)
@@ -836,7 +868,8 @@ def _people(text: str) -> Iterator[Finding]:
             and not (len(words) > 1 and words[-1].lower() in family)
         ):
             continue  # "I'm Happy", "This is Important", "by Monday"
-        if words[-1].lower() in COMMON_AFTER or first in COMMON_AFTER:
+        if (words[-1].lower() in COMMON_AFTER or first in COMMON_AFTER or first in NOT_A_NAME
+                or words[-1].lower() in ROLES):  # fmt: skip
             continue
         yield Finding("PERSON", m.start(1), _trim(text, m.start(1), m.end(1)), 0.85)
     for m in TITLE.finditer(text):
@@ -875,6 +908,9 @@ def _people(text: str) -> Iterator[Finding]:
             after = text[word.end() : word.end() + 2]
             if not (after[:1] == " " and after[1:].isupper()):
                 yield Finding("PERSON", word.start(), word.end(), 0.55)  # a given name alone
+    if "=" in text or ":" in text:
+        for m in KEYED_NAME.finditer(text):
+            yield Finding("PERSON", m.start(1), m.end(1), 0.8)
     for m in LOWER_CUE.finditer(low):
         name = m.group(1)
         if name not in known or name in NOT_ALONE or text[m.start(1)].isupper():
@@ -885,6 +921,16 @@ def _people(text: str) -> Iterator[Finding]:
         yield Finding("PERSON", m.start(1), end, 0.55)
 
 
+# What follows a cue ("Patient: Yes", "Regards, Clinic Admin") but is not a name.
+NOT_A_NAME = frozenset(
+    """yes no uh um ok okay hi hello thanks thank sure well oh the a an my our your please not none
+unknown pending same n/a tba tbd hiring dear all everyone team""".split()
+)
+ROLES = frozenset(
+    """admin administrator manager reception receptionist staff committee board recruiter
+colleagues everyone team support desk office department service services ms mr mrs dr md rn
+phd""".split()
+)
 # Surnames that are also words after which a capitalised word is rarely a name ("Park")
 WORD_SURNAMES = frozenset("park hall lake hill church bell".split())
 # Capitalised words that start sentences, headings and labels, never a given name before a
@@ -896,7 +942,7 @@ customer client patient employee manager team project meeting update report acco
 monday tuesday wednesday thursday friday saturday sunday january february march april may
 june july august september october november december new old north south east west
 mount saint san santa port fort lake via calle rue avenida piazza corso viale paseo plaza
-rua largo""".split()
+rua largo room hall conference""".split()
 )
 COMMON_AFTER = frozenset(
     """street road avenue lane drive court way place the and or of in on at to for with from by
@@ -905,7 +951,9 @@ college hospital school church park river lake city county airport station hotel
 care center centre service services support team desk department office club foundation
 institute award prize memorial bridge tower hall museum library plaza square avenue boulevard
 beach hole falls springs valley island islands bay mountain mountains resort state creek
-harbor harbour point heights cove canyon ridge forest gardens coast""".split()
+harbor harbour point heights cove canyon ridge forest gardens coast systems electric gas
+diamond solutions labs technologies tech holdings partners associates consulting motors airlines
+foods energy capital media pharma health insurance realty hotels chess club ms mr mrs md rn""".split()
 )
 
 RECOGNIZERS = {

@@ -80,14 +80,14 @@ class PolicyHook(Hook):
             messages = []
             for m in req.messages:
                 if isinstance(m.content, str) and m.content:
-                    o = self.policy.run("pre_call", m.content)
+                    o = self.policy.run("pre_call", m.content, role=m.role)
                     outcomes.append(o)
                     m = m.model_copy(update={"content": o.text}) if o.text != m.content else m
                 elif isinstance(m.content, list):
                     parts = []
                     for part in m.content:
                         if part.get("type") in ("text", None) and isinstance(part.get("text"), str):
-                            o = self.policy.run("pre_call", part["text"])
+                            o = self.policy.run("pre_call", part["text"], role=m.role)
                             outcomes.append(o)
                             part = {**part, "text": o.text}
                         parts.append(part)

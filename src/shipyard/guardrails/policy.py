@@ -34,6 +34,21 @@ class Rule(BaseModel):
     action: Action = "block"
     threshold: float = Field(default=0.5, ge=0, le=1)
     message: str | None = Field(default=None, max_length=2000)
+    # which chat messages a pre-call rule reads, by role. Unset: every message, except that
+    # checks judging intent (injection, toxicity, topics) trust the operator's own system and
+    # developer messages (a system prompt says "you are..." and "never reveal...").
+    roles: list[str] | None = None
+
+    def reads(self, role: str | None) -> bool:
+        if role is None:
+            return True
+        if self.roles is not None:
+            return role in self.roles
+        return not (role in OPERATOR_ROLES and self.check in INTENT_CHECKS)
+
+
+OPERATOR_ROLES = frozenset({"system", "developer"})
+INTENT_CHECKS = frozenset({"injection", "toxicity", "topics"})
 
 
 class PolicySpec(BaseModel):
@@ -115,11 +130,17 @@ class Policy:
             for stage in ("pre_call", "post_call", "stream")
         }
 
-    def run(self, stage: Stage, text: str, ctx: ScanContext | None = None) -> Outcome:
+    def run(
+        self, stage: Stage, text: str, ctx: ScanContext | None = None, role: str | None = None
+    ) -> Outcome:
+        """The stage's rules on one text; ``role``: the chat message's, when it is one (rules
+        read the roles they name, see ``Rule.roles``)."""
         ctx = ctx or ScanContext(stage="output" if stage != "pre_call" else "input")
         t0 = time.perf_counter()
         outcomes, to_mask, action, message = [], [], "allow", ""
         for rule, check in self.rules[stage]:
+            if not rule.reads(role):
+                continue
             c0 = time.perf_counter()
             found = [f for f in check.scan(text, ctx) if f.score >= rule.threshold]
             fired = rule.action if found else "allow"

@@ -754,6 +754,8 @@ KEYED_NAME = re.compile(
     r"achternaam|(?<=[?&])(?:first|last|fname|lname)))[\"']?\s*[:=]\s*[\"']?"
     r"([A-ZÀ-ÖØ-Þ][\w'’-]+(?:[ \t][A-ZÀ-ÖØ-Þ][\w'’-]+){0,3})"
 )
+NAME_KEYS = ("name", "given", "family", "prénom", "prenom", "vorname", "apellido", "nome",
+             "cognome", "imię", "nazwisko", "naam", "first=", "last=", "fname", "lname")  # fmt: skip
 # chat in lower case: "ask sanne", "lunch with ximena and chiamaka", "hey joão pedro"
 LOWER_CUE = re.compile(
     r"(?:\b(?:hi|hey|hello|thanks|thank you|ask|ping|tell|call|text|email|message|with|and|cc|name is|"
@@ -934,7 +936,7 @@ def _people(text: str) -> Iterator[Finding]:
             after = text[word.end() : word.end() + 2]
             if not (after[:1] == " " and after[1:].isupper()):
                 yield Finding("PERSON", word.start(), word.end(), 0.55)  # a given name alone
-    if "=" in text or ":" in text:
+    if ("=" in text or ":" in text) and any(k in low for k in NAME_KEYS):
         for m in KEYED_NAME.finditer(text):
             yield Finding("PERSON", m.start(1), m.end(1), 0.8)
     for m in LOWER_CUE.finditer(low):

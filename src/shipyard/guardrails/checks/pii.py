@@ -69,7 +69,8 @@ def _emails(text: str) -> Iterator[Finding]:
         token_start = max(text.rfind(" ", 0, m.start()), text.rfind("\n", 0, m.start())) + 1
         if "://" in text[token_start : m.start()]:
             continue  # user:password@host in a URL
-        if _edges(text, m.start(), m.end(), ".+-:/", "-"):
+        labelled = text[max(0, m.start() - 7) : m.start()].lower().endswith(("email:", "mailto:"))
+        if _edges(text, m.start(), m.end(), ".+-/" if labelled else ".+-:/", "-"):
             yield Finding("EMAIL_ADDRESS", m.start(), m.end(), 0.95)
 
 
@@ -83,16 +84,20 @@ SHAPES = (
     (re.compile(r"0[1-9]\d{0,3}(?:[ .\-/]\d{2,8}){1,4}"), 0.6),  # 030 12345678, 01 23 45 67 89
     (re.compile(r"0 ?\(\d{2,4}\) ?\d{2,4}(?:[ .\-]\d{2,4}){1,3}"), 0.6),  # 0 (212) 113 95 61
     (re.compile(r"\(0\d{1,4}\)[ .\-]?\d{2,5}(?:[ .\-]\d{2,5}){1,3}"), 0.6),  # (02) 2822 9144
+    (re.compile(r"\(\d{2}\) ?9?\d{4}-\d{4}"), 0.7),  # Brazil: (11) 98765-4321
+    (re.compile(r"8 ?\(\d{3}\) ?\d{3}-\d{2}-\d{2}"), 0.7),  # Russia: 8 (916) 123-45-67
     (re.compile(r"\d{10,12}"), 0.0),  # a bare run of digits: a phone only after a cue
     (re.compile(r"\d{2,5}(?:[ .\-]\d{2,7}){1,4}"), 0.0),  # 98201 55734, 939 54 43 84: after a cue
     (re.compile(r"\d{3}[ .\-]\d{4}"), 0.0),  # a local number, 555-0100: after a cue
 )
-PHONE_CUE = re.compile(r"(?i)\b(?:phone|tel|telephone|mobile|cell|call|text|whatsapp|fax|"
+PHONE_CUE = re.compile(r"(?i)\b(?:phone|tel|telephone|mobile|cell|call\w*|text|whatsapp|fax|"
                        r"reach|contact\w*|ring|dial|landline|handy|telefon|tél|móvil|cellulare|numero|número|"
                        r"numer|nummer|telefono|teléfono|telefone|arayabilirsiniz|numarasından)\b")  # fmt: skip
 NOT_PHONE = re.compile(r"(?i)\b(?:order|invoice|tracking|ticket|ref|reference|case|account|"
-                       r"acct|customer|serial|part|sku|model|item|po|isbn|id|no\.|#)(?:\s+(?:number|"
+                       r"acct|customer|serial|part|sku|model|item|po|isbn|id|no\.|#|mrn|pedido|takip\s+no|"
+                       r"winning\s+numbers|nr|no)(?:\s+(?:number|"
                        r"no\.?|nr\.?|num|#|id))?(?:\s+(?:is|was|=))?\W{0,4}$")  # fmt: skip
+LOOKS_LIKE_DATE = re.compile(r"(?:19|20)\d{2}[-/.]\d{1,2}[-/.]\d{1,2}\b")
 GROUP_END = re.compile(r"[ .\-/]+[\d()]+$")
 
 
@@ -135,7 +140,7 @@ def _phones(text: str) -> Iterator[Finding]:
             or (after[0] == "." and after[1:2].isdigit())
         ):
             continue
-        if NOT_PHONE.search(text[max(0, start - 24) : start]):
+        if NOT_PHONE.search(text[max(0, start - 24) : start]) or LOOKS_LIKE_DATE.match(s):
             continue
         if PHONE_CUE.search(text[max(0, start - 40) : start]):
             score = max(score + 0.25, 0.75)
@@ -167,8 +172,8 @@ def card_issuer(d: str) -> bool:
 
 def _cards(text: str) -> Iterator[Finding]:
     for m in CARD.finditer(text):
-        if not _edges(text, m.start(), m.end(), "-", "-"):
-            continue
+        if not _edges(text, m.start(), m.end(), "-+", "-"):
+            continue  # "+4915112345678" is a phone number, whatever its check digit
         d = m.group().replace(" ", "").replace("-", "")
         if 13 <= len(d) <= 19 and len(set(d)) > 1 and card_issuer(d) and luhn_ok(d):
             yield Finding("CREDIT_CARD", m.start(), m.end(), 0.95)
@@ -422,6 +427,7 @@ DATE = re.compile(
     # legal and spoken forms: "the 4th day of January, 1940", "14th March '90",
     # "Twenty-second of July, nineteen eighty-four", "the fifth of may, 1990"
     rf"\d{{1,2}}(?:st|nd|rd|th)\s+day\s+of\s+{MONTHS},?\s+\d{{4}}|"
+    rf"{MONTHS}\.?\s+the\s+\d{{1,2}}(?:st|nd|rd|th),?\s+\d{{4}}|\d{{4}},\s+{MONTHS}\.?\s+\d{{1,2}}\b|"
     rf"\d{{1,2}}(?:st|nd|rd|th)?\s+{MONTHS}\s+'\d{{2}}|"
     rf"{ORDINAL}\s+of\s+{MONTHS},?(?:\s+(?:\d{{4}}|{YEAR_WORDS}))?|"
     # without the year, after a birth cue only ("my birthday is March 5th")
@@ -430,20 +436,21 @@ DATE = re.compile(
     rf"(?<=in )(?:19|20)\d{{2}}\b)(?!\d)"
 )
 BIRTH_CUE = re.compile(
-    r"(?i)(?:\bborn\b|\bdate[\s_-]*of[\s_-]*birth\b|\bd\.o\.b\b\.?|\bdob\b|\bbirth[\s_-]*date\b|\bbirthday\b|"
+    r"(?i)(?:\bborn\b|\bdate[\s_-]*of[\s_-]*birth\b|\bd\.o\.b\b\.?|(?<![a-z])dob(?![a-z])|\bbirth[\s_-]*date\b|\bbirthday\b|"
     r"\bb\.(?=\s*\d)|\bgeboren\b|\bgeb\.|\bgeburtsdatum\b|\bgeboortedatum\b|\bnée?\b|\bnat[oa]\b|"
     r"\bnacid[oa]\b|\bnascid[oa]\b|\bfecha\s+de\s+nacimiento\b|\bdata\s+de\s+nascimento\b|"
     r"\bdata\s+di\s+nascita\b|\bdate\s+de\s+naissance\b|\bdoğum\s+tarihi\b|生年月日|出生日期|生日|"
     r"\bb-?day\b|\bbirth[\w]*|\bur\.(?=\s*\d)|\burodzon[ya]\b|\bdata\s+urodzenia\b|\bfødselsdato\b|"
     r"\bfödelsedatum\b|\bfödd\b|\bfødt\b|\bf\.(?=\s*\d)|\bsyntynyt\b|\bsyntymäaika\b|생년월일|"
     r"\bnascimento\b|\bf\.\s*nac\.|\bdate\s*(?:&|and)\s*place\s+of\s+birth\b|\bgeburtstag\b|"
-    r"\bcumpleaños\b|\banniversaire\b|\bcompleanno\b|\baniversário\b)"
+    r"\bcumpleaños\b|\banniversaire\b|\bcompleanno\b|\baniversário\b|дата\s+рождения|"
+    r"родил(?:ся|ась)|\bf(?:echa|\.)\s*de\s*nac\.?)"
 )
 # The words BIRTH_CUE's phrases start with (lower case): the pattern is tried where they are.
 BIRTH_STARTS = ("born", "date", "d.o.b", "dob", "birth", "b.", "geb", "né", "nat", "nacid",
                 "nascid", "fecha", "data", "doğum", "生年月日", "出生日期", "生日", "bday", "b-day",
                 "ur.", "urodzon", "fød", "föd", "f.", "syntyn", "syntymä", "생년월일", "nascimento",
-                "cumplea", "anniversaire", "compleanno", "aniversário")  # fmt: skip
+                "cumplea", "anniversaire", "compleanno", "aniversário", "дата", "родил")  # fmt: skip
 CORRECTION = (
     "correct",
     "recorded",
@@ -478,6 +485,10 @@ OTHER_DATE_COLUMNS = re.compile(
 )
 
 
+THINGS_BORN = re.compile(
+    r"(?i)\b(?:idea|company|project|brand|concept|product|startup|business|band|movement|app|"
+    r"firm|studio|shop|club)\s+(?:was|were|is)\s+$"
+)
 HAPPY = re.compile(r"(?i)\bhappy\s+(?:\d+\w*\s+)?$")
 NUMERIC_DATE = re.compile(r"(\d{1,4})\s*[./-]\s*(\d{1,2})\s*[./-]\s*(\d{2,4})")
 
@@ -497,7 +508,12 @@ def _plausible(date: str) -> bool:
 def _column(text: str, cue: re.Match[str]) -> bool:
     """Whether the cue is a column header of a table or CSV (a separator right before or after
     it, and another header cell)."""
-    before, after = text[max(0, cue.start() - 3) : cue.start()], text[cue.end() : cue.end() + 3]
+    start, end = cue.start(), cue.end()
+    while start and (text[start - 1].isalnum() or text[start - 1] in "_."):
+        start -= 1  # the whole header cell: "child_dob", "birth_dt"
+    while end < len(text) and (text[end].isalnum() or text[end] in "_"):
+        end += 1
+    before, after = text[max(0, start - 3) : start], text[end : end + 3]
     opens = not before.strip(" ") or re.search(r"[,|;\t\n]\s*$", before) is not None
     return opens and re.match(r"[ .]*[,|;\t]", after) is not None
 
@@ -575,7 +591,9 @@ def _births(text: str) -> Iterator[Finding]:
             continue  # the cue labels another line
         if not _plausible(m.group()):
             continue
-        if HAPPY.search(text[max(0, cue.start() - 20) : cue.start()]):
+        if HAPPY.search(text[max(0, cue.start() - 20) : cue.start()]) or THINGS_BORN.search(
+            text[max(0, cue.start() - 24) : cue.start()]
+        ):
             continue  # "Happy 10th birthday to us! Founded 5 June 2014": a celebration
         taken = m.end()
         yield Finding("DATE_OF_BIRTH", m.start(), m.end(), 0.9)
@@ -583,7 +601,8 @@ def _births(text: str) -> Iterator[Finding]:
         again = DATE.search(text, m.end(), m.end() + 80)
         if again is not None:
             gap = text[m.end() : again.start()].lower()
-            if not any(c in gap for c in ":|\n") and any(w in gap for w in CORRECTION):
+            if (not any(c in gap for c in ":|\n") and any(w in gap for w in CORRECTION)
+                    and re.search(r"\d{4}|\d[./-]\d{1,2}[./-]\d", again.group())):  # fmt: skip
                 taken = again.end()
                 yield Finding("DATE_OF_BIRTH", again.start(), again.end(), 0.8)
 

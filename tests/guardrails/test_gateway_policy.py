@@ -162,3 +162,14 @@ def test_a_json_schema_rule_asks_the_model_again(gw: Gateway, fake: FakeLLM) -> 
     fake.calls.clear()
     refused = gw.openai().chat.completions.create(model="chatty", messages=ask)
     assert refused.choices[0].finish_reason == "content_filter" and len(fake.calls) == 3
+    # every answer asked for is paid for: the ledger counts the rejected ones too
+    gw.flush()
+    deadline = time.monotonic() + 10
+    while True:
+        report = gw.http.get("/api/v1/gateway/usage", params={"group_by": "route"}).json()
+        lines = {ln["group"]["route"]: ln for ln in report["lines"]}
+        if {"typed", "chatty"} <= set(lines) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert (lines["typed"]["input_tokens"], lines["typed"]["output_tokens"]) == (2 * 11, 2 * 5)
+    assert (lines["chatty"]["input_tokens"], lines["chatty"]["output_tokens"]) == (3 * 11, 3 * 5)

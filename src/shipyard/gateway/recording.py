@@ -69,6 +69,8 @@ class CallState:
     cache: str = "skip"
     span_id: str = ""
     hook_spans: list[tuple[str, str, float, float, Verdict]] = field(default_factory=list)
+    # tokens of answers a guardrail rejected and had asked again: paid for all the same
+    spent: Usage = field(default_factory=Usage)
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.t0) * 1000

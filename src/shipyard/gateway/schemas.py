@@ -145,6 +145,12 @@ class Usage:
     # True when the upstream gave no counts and they were estimated from the text.
     estimated: bool = False
 
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(self.input_tokens + other.input_tokens,
+                     self.output_tokens + other.output_tokens,
+                     self.cached_input_tokens + other.cached_input_tokens,
+                     self.estimated or other.estimated)  # fmt: skip
+
     def openai(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "prompt_tokens": self.input_tokens,

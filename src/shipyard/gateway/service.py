@@ -320,10 +320,11 @@ class GatewayService:
         if isinstance(checked, Answer):
             return checked
         gen = checked
-        cost = self._cost(st, gen.usage)
+        paid = gen.usage + st.spent  # with the answers a guardrail sent back
+        cost = self._cost(st, paid)
         if cache_key is not None and st.cache == "miss":
             self._store(st, cache_key, gen.body, gen.text, gen.usage)
-        self._finish(st, gen, None, cost=cost)
+        self._finish(st, gen, None, cost=cost, usage=paid)
         return Answer(gen.body, self._headers(st, cost))
 
     async def embed(self, caller: Caller, body: bytes) -> Answer:
@@ -403,10 +404,12 @@ class GatewayService:
                 allowed = int(verdict.detail.get("max_retries", 1)) if verdict.detail else 1
                 if verdict.action == "retry" and tries < allowed and st.operation == "chat":
                     tries += 1
+                    st.spent = st.spent + gen.usage
                     _ask_again(call, gen.text, verdict.message)
                     gen = await self._attempts(st, lambda p, m: p.generate(call, m))  # type: ignore[assignment]
                     continue
                 if verdict.action in ("block", "retry"):
+                    st.spent = st.spent + gen.usage  # the refused answer was generated
                     return self._blocked_answer(st, verdict)
                 break
         return gen
@@ -436,8 +439,9 @@ class GatewayService:
             "usage": Usage().openai(),
         }
         gen = Generation(body, Usage(), message, st.model, ["content_filter"])
-        self._finish(st, gen, None, cost=0.0)
-        return Answer(body, self._headers(st, 0.0))
+        cost = self._cost(st, st.spent) if st.spent.input_tokens or st.spent.output_tokens else 0.0
+        self._finish(st, gen, None, cost=cost, usage=st.spent)
+        return Answer(body, self._headers(st, cost))
 
     def _cache_key(self, st: CallState, req: ChatRequest | CompletionRequest,
                    raw: dict[str, Any]) -> str | None:  # fmt: skip

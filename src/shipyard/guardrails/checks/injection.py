@@ -403,6 +403,9 @@ def families(text: str, seen: tuple[str, set[str]] | None = None) -> dict[str, f
     return found
 
 
+CLEARLY_BENIGN = 0.05  # a classifier probability under which phrase matches count less
+
+
 def score(text: str, model: str | None = "shipped") -> tuple[float, list[str]]:
     """The text's injection score (0-1) and the families behind it, strongest first. The
     classifier's probability counts as the family ``classifier``: at its threshold it scores
@@ -415,6 +418,10 @@ def score(text: str, model: str | None = "shipped") -> tuple[float, list[str]]:
         if p >= classifier.threshold:
             t = classifier.threshold
             found["classifier"] = 0.5 + 0.45 * (p - t) / max(1e-6, 1 - t)
+        elif p < CLEARLY_BENIGN:
+            # a phrase matched, but the text reads like the benign ones the classifier learned
+            # from (code, a security question, a persona for a story): the match counts less
+            found = {k: v - 0.45 for k, v in found.items()}
     if not found:
         return 0.0, []
     best = max(found.values()) + 0.05 * (len(found) - 1)

@@ -773,7 +773,6 @@ KEYED_NAME = re.compile(
     r"achternaam|(?<=[?&])(?:first|last|fname|lname)))[\"']?\s*[:=]\s*[\"']?"
     r"([A-ZÀ-ÖØ-Þ][\w'’-]+(?:[ \t][A-ZÀ-ÖØ-Þ][\w'’-]+){0,3})"
 )
-UPPER = re.compile(r"[A-ZÀ-ÖØ-Þ]")
 NAME_KEYS = ("name", "given", "family", "prénom", "prenom", "vorname", "apellido", "nome",
              "cognome", "imię", "nazwisko", "naam", "first=", "last=", "fname", "lname")  # fmt: skip
 # chat in lower case: "ask sanne", "lunch with ximena and chiamaka", "hey joão pedro"
@@ -929,15 +928,7 @@ def _people(text: str) -> Iterator[Finding]:
         if word.start() and text[word.start() - 1].isalpha():
             continue
         w = word.group().lower()
-        follows = text[word.end() : word.end() + 4]
-        # a pair needs a blank and a capital (or an initial, a particle) next: most words fail
-        pair = (
-            GIVEN_SURNAME.match(text, word.start())
-            if (
-                follows[:1] in (" ", "\t") and (follows[1:2].isupper() or follows[1:2] in "dvbiyoó")
-            )
-            else None
-        )
+        pair = GIVEN_SURNAME.match(text, word.start())
         if pair is not None:
             surname = pair.group(2).split()[-1].lower()
             if (surname in COMMON_AFTER and surname not in WORD_SURNAMES) or (
@@ -967,9 +958,7 @@ def _people(text: str) -> Iterator[Finding]:
     if ("=" in text or ":" in text) and any(k in low for k in NAME_KEYS):
         for m in KEYED_NAME.finditer(text):
             yield Finding("PERSON", m.start(1), m.end(1), 0.8)
-    # names in lower case are looked for in texts written mostly in lower case (chat)
-    chatty = len(UPPER.findall(text)) <= 0.04 * len(text)
-    for m in LOWER_CUE.finditer(low) if chatty else ():
+    for m in LOWER_CUE.finditer(low):
         name = m.group(1)
         if name not in known or name in NOT_ALONE or text[m.start(1)].isupper():
             continue

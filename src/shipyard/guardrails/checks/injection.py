@@ -403,7 +403,8 @@ def families(text: str, seen: tuple[str, set[str]] | None = None) -> dict[str, f
     return found
 
 
-CLEARLY_BENIGN = 0.05  # a classifier probability under which phrase matches count less
+CLEARLY_BENIGN = 0.05  # a classifier probability under which phrase matches count less...
+CONTEXT_WORDS = 15  # ...in texts of at least this many words
 
 
 def score(text: str, model: str | None = "shipped") -> tuple[float, list[str]]:
@@ -418,9 +419,10 @@ def score(text: str, model: str | None = "shipped") -> tuple[float, list[str]]:
         if p >= classifier.threshold:
             t = classifier.threshold
             found["classifier"] = 0.5 + 0.45 * (p - t) / max(1e-6, 1 - t)
-        elif p < CLEARLY_BENIGN:
-            # a phrase matched, but the text reads like the benign ones the classifier learned
-            # from (code, a security question, a persona for a story): the match counts less
+        elif p < CLEARLY_BENIGN and len(seen[0].split()) >= CONTEXT_WORDS:
+            # a phrase matched inside a longer text that reads like the benign ones the
+            # classifier learned from (code, a security question quoting an attack, a persona
+            # for a story): the match counts less. A short command is taken at its word.
             found = {k: v - 0.45 for k, v in found.items()}
     if not found:
         return 0.0, []

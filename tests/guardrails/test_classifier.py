@@ -76,7 +76,7 @@ def test_a_hidden_instruction_in_a_long_document_is_not_diluted() -> None:
     assert injection.score(filler)[0] < 0.5
 
 
-def _subset(tmp_path: Path, n: int = 220) -> Path:
+def _subset(tmp_path: Path, n: int = 400) -> Path:
     rng = random.Random(7)
     cases = load_cases(DATASETS)
     pos = [c for c in cases if c["expect"].get("injection")]
@@ -90,7 +90,7 @@ def _subset(tmp_path: Path, n: int = 220) -> Path:
 def test_training_reports_cross_validated_figures_and_round_trips(tmp_path: Path) -> None:
     cases = load_cases(_subset(tmp_path))
     model, report = train(cases, max_fp=0.05)
-    assert report.cases == 440 and report.positives == 220
+    assert report.cases == 800 and report.positives == 400
     assert report.recall >= 0.5 and report.false_positive_rate <= 0.05
     assert 0.5 <= model.threshold < 1
     path = tmp_path / "m.json.gz"
@@ -107,11 +107,12 @@ def test_training_reports_cross_validated_figures_and_round_trips(tmp_path: Path
 def test_cli_trains_a_model_that_a_policy_uses(tmp_path: Path) -> None:
     out = tmp_path / "models" / "mine.json.gz"
     result = CliRunner().invoke(
-        cli, ["guardrails", "train", "--cases", str(_subset(tmp_path)), "--out", str(out), "--json"],
+        cli, ["guardrails", "train", "--cases", str(_subset(tmp_path)), "--out", str(out),
+              "--max-fp", "0.05", "--json"],
         catch_exceptions=False,
     )  # fmt: skip
     body = json.loads(result.output)
-    assert out.is_file() and body["cases"] == 440 and 0 < body["recall"] <= 1
+    assert out.is_file() and body["cases"] == 800 and 0 < body["recall"] <= 1
     spec = parse_spec({"pre_call": [{"check": "injection", "action": "block",
                                      "options": {"model": str(out)}}]})  # fmt: skip
     policy = Policy(spec)

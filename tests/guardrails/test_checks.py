@@ -40,6 +40,9 @@ def found(check: str, text: str, **options: object) -> list[tuple[str, str]]:
     ("Member profile. Birthdate: 02-Nov-1984. Tier: silver", "DATE_OF_BIRTH", "02-Nov-1984"),
     ('{"user": 7, "dateOfBirth": "1993-11-30"}', "DATE_OF_BIRTH", "1993-11-30"),
     ("He was born in 1971 and joined in 2009.", "DATE_OF_BIRTH", "1971"),
+    ("Agent: And your date of birth?\nCaller: Twelfth of the third, eighty-two.",
+     "DATE_OF_BIRTH", "Twelfth of the third, eighty-two"),
+    ("member_id,first,last,birth_dt\nM7,Ana,Lima,1961-02-03\n", "DATE_OF_BIRTH", "1961-02-03"),
     # street lines outside the US and UK, and post boxes
     ("Livraison : 8 bis rue du Château, 69003 Lyon", "STREET_ADDRESS", "8 bis rue du Château"),
     ("Envío a Calle de Alcalá 120, 2º D, 28009 Madrid", "STREET_ADDRESS", "Calle de Alcalá 120, 2º D"),

@@ -410,10 +410,16 @@ _UNITS = "first|second|third|fourth|fifth|sixth|seventh|eighth|ninth"
 ORDINAL = (rf"(?:the\s+)?(?:(?:twenty|thirty)[\s-]+(?:{_UNITS})|{_UNITS}|tenth|eleventh|twelfth|"
            r"thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|"
            r"twentieth|thirtieth)")  # fmt: skip
-YEAR_WORDS = (r"(?:nineteen|twenty|two thousand(?: and)?)[\s-]+(?:(?:twenty|thirty|forty|fifty|sixty|"
-              r"seventy|eighty|ninety)(?:[\s-]+(?:one|two|three|four|five|six|seven|eight|nine))?|"
-              r"ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|"
-              r"one|two|three|four|five|six|seven|eight|nine|oh[\s-]+\w+)")  # fmt: skip
+_TENS = r"(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)"
+_ONES = r"(?:one|two|three|four|five|six|seven|eight|nine)"
+_TEENS = r"(?:ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen)"
+# a year's last two digits in words ("seventy-eight", "oh five"), and whole years in words
+YY_WORDS = rf"(?:{_TENS}(?:[\s-]+{_ONES})?|{_TEENS}|oh[\s-]+{_ONES})"
+YEAR_WORDS = rf"(?:(?:nineteen|twenty|two thousand(?: and)?)[\s-]+(?:{YY_WORDS}|{_ONES}))"
+# a day or a month said as a number ("ten", "twenty-two")
+NUMBER_WORDS = rf"(?:(?:twenty|thirty)(?:[\s-]+{_ONES})?|{_TEENS}|{_ONES})"
+MONTH_ORDINAL = (r"(?:the\s+)?(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|"
+                 r"eleventh|twelfth)")  # fmt: skip
 DATE = re.compile(
     rf"(?i)(?:\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{4}}/\d{{1,2}}/\d{{1,2}}|\d{{1,2}}[./-]\d{{1,2}}[./-]\d{{2,4}}|"
     rf"\d{{4}}年\d{{1,2}}月\d{{1,2}}日|\d{{1,2}}[-/ ]{MONTHS}\.?[-/ ]\d{{4}}|"
@@ -429,7 +435,10 @@ DATE = re.compile(
     rf"\d{{1,2}}(?:st|nd|rd|th)\s+day\s+of\s+{MONTHS},?\s+\d{{4}}|"
     rf"{MONTHS}\.?\s+the\s+\d{{1,2}}(?:st|nd|rd|th),?\s+\d{{4}}|\d{{4}},\s+{MONTHS}\.?\s+\d{{1,2}}\b|"
     rf"\d{{1,2}}(?:st|nd|rd|th)?\s+{MONTHS}\s+'\d{{2}}|"
-    rf"{ORDINAL}\s+of\s+{MONTHS},?(?:\s+(?:\d{{4}}|{YEAR_WORDS}))?|"
+    rf"{ORDINAL}\s+of\s+{MONTHS},?(?:\s+(?:\d{{4}}|{YEAR_WORDS}|{YY_WORDS}))?|"
+    # spoken: "Nineteenth of the eleventh, seventy-eight", "Ten, twelve, sixty-one"
+    rf"{ORDINAL}\s+of\s+{MONTH_ORDINAL},?\s+(?:{YEAR_WORDS}|{YY_WORDS})\b|"
+    rf"{NUMBER_WORDS},\s*{NUMBER_WORDS},\s*(?:{YEAR_WORDS}|{YY_WORDS})\b|"
     # without the year, after a birth cue only ("my birthday is March 5th")
     rf"{MONTHS}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTHS}\b|"
     # the year alone ("born in 1985")

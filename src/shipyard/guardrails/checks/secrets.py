@@ -68,16 +68,12 @@ FORMATS: list[tuple[str, tuple[str, ...], re.Pattern[str], float]] = [
          r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]{0,8000}?-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----)?", 0.99),
         ("PRIVATE_KEY", ("PuTTY-User-Key-File",), r"PuTTY-User-Key-File-\d: [^\n]+", 0.95),
         ("URL_PASSWORD", ("://",), r"[a-z][a-z0-9+.-]{1,15}://[^\s:/@'\"]{1,64}:([^\s:/@'\"]{3,128})@[\w.-]+", 0.85),
-        ("PASSWORD", ("ass", "ASS", "wd", "WD", "ecret", "ECRET", "oken", "OKEN", "ey", "EY"),
-         r"(?i)\b(?:[\w.-]*?(?:password|passwd|passcode|passphrase|secret|api[_-]?key|access[_-]?key|"
-         r"access[_-]?token|auth[_-]?token|client[_-]?secret|private[_-]?key)|[\w.-]*[_.-](?:pass|pwd|pw|token)|"
-         r"pwd|pw|token|pass)\b['\"]?[ \t]*(?:[:=]|=>)[ \t]*['\"]?([^\s'\",;]{6,128})", 0.8),
         # SQL: CREATE USER ... IDENTIFIED BY '...', ALTER ROLE ... PASSWORD '...'
         ("PASSWORD", ("IDENTIFIED", "identified", "PASSWORD", "password"),
          r"(?i)\b(?:identified\s+by|password)\s+'([^'\s]{4,128})'", 0.8),
         # curl -u user:password
         ("PASSWORD", (" -u ", "--user"), r"(?:\s-u\s+|--user[= ])['\"]?[^\s:'\"]{1,64}:([^\s'\"]{4,128})", 0.8),
-        ("PASSWORD", ("ass", "ASS", "wd", "in"),
+        ("PASSWORD", ("ass", "ASS", "wd", "pin", "PIN", "Pin", "ogin", "OGIN"),
          r"(?i)\b(?:password|passphrase|passcode|pin|login)\s+(?:is|was|=|:)\s*:?\s*['\"]?([^\s'\",;]{4,64})", 0.8),
         ("PASSWORD", (" -p", "--password"), r"(?:\s-p\s+|\s-p(?=['\"])|--password[= ])['\"]?([^\s'\"]{4,128})", 0.8),
     )
@@ -104,6 +100,48 @@ def entropy(s: str) -> float:
 CODE_REFERENCE = re.compile(
     r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+(?:\(\))?|[\w-]+(?:\.[\w-]+)*\.(?:json|ya?ml|toml|ini|env|txt|js|ts|py|cfg|conf)"
 )
+
+
+# A credential assigned to a key: "password = ...", "PGPASSWORD=...", "adminPassword: ...",
+# "api_key = ...", "NEXUS_PASS = ...". Found from where a key word occurs (substring search), then
+# checked: the regex alone, tried at every position of every text, was the slowest check here.
+KEY_WORDS = ("pass", "pwd", "pw", "secret", "key", "token")
+ASSIGNED_VALUE = re.compile(
+    r"(?i)(?:password|passwd|passcode|passphrase|pass|pwd|pw|secret|key|token)\b['\"]?[ \t]*"
+    r"(?:[:=]|=>)[ \t]*['\"]?([^\s'\",;]{6,128})"
+)
+KEY_PREFIX = re.compile(r"(?i)(?:api|access|private)[_-]?$")
+TOKEN_PREFIX = re.compile(r"(?i)(?:access|auth)[_-]?$")
+
+
+def _assignments(text: str) -> Iterator[re.Match[str]]:
+    low = text.lower()
+    if len(low) != len(text):
+        low = text  # offsets must hold; the regex is case-blind anyway
+    seen: set[int] = set()
+    for word in KEY_WORDS:
+        at = low.find(word)
+        while at >= 0:
+            if at not in seen:
+                seen.add(at)
+                m = ASSIGNED_VALUE.match(text, at)
+                if m is not None and _key_ok(low, at, m):
+                    yield m
+            at = low.find(word, at + 1)
+
+
+def _key_ok(low: str, at: int, m: re.Match[str]) -> bool:
+    """Whether the key word at ``at`` ends a key that names a credential."""
+    key = m.group().split("=")[0].split(":")[0].strip(" \t'\"").lower()
+    before = low[max(0, at - 8) : at]
+    boundary = not before or not before[-1].isalnum()
+    if key.startswith(("password", "passwd", "passcode", "passphrase", "secret")):
+        return True  # also at the end of a compound name: PGPASSWORD, adminPassword
+    if key == "key":
+        return KEY_PREFIX.search(before) is not None  # api_key, access-key, privatekey
+    if key == "token":
+        return boundary or before[-1] in "_.-" or TOKEN_PREFIX.search(before) is not None
+    return boundary or before[-1] in "_.-"  # pass, pwd, pw: NEXUS_PASS, db.pwd
 
 
 def _identifier(value: str) -> bool:
@@ -207,6 +245,10 @@ class Secrets(Check):
                 if PLACEHOLDER.search(value) or (kind == "PASSWORD" and _identifier(value)):
                     continue
                 found.append(Finding(kind, start, end, score + 0.001))  # formats beat entropy
+        for m in _assignments(text):
+            value = m.group(1)
+            if not (PLACEHOLDER.search(value) or _identifier(value)):
+                found.append(Finding("PASSWORD", m.start(1), m.end(1), 0.801))
         found.extend(_jwt(text))
         if opts.entropy:
             found.extend(_high_entropy(text))

@@ -87,9 +87,9 @@ def train(
 
     # the same text from several files counts once, positive if any of them says so
     merged: dict[str, dict[str, Any]] = {}
-    for c in cases:
-        if c["text"] not in merged or c.get("expect", {}).get(check):
-            merged[c["text"]] = c
+    for case in cases:
+        if case["text"] not in merged or case.get("expect", {}).get(check):
+            merged[case["text"]] = case
     cases = list(merged.values())
     labels = [1 if c.get("expect", {}).get(check) else 0 for c in cases]
     if sum(labels) < folds or len(labels) - sum(labels) < folds:

@@ -15,7 +15,7 @@ SUFFIX = (r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Cour
           r"Crescent|Gardens|Grove|Mews|Row|Hill|Walk|Loop|Path|Alley|Plaza|Heights|View|Rise|Vale|"
           r"Green|Parade|Esplanade|Promenade|Wharf|Quay|Yard|Lines|Paddocks?|Chase|Bend|Crossing)")  # fmt: skip
 STREET = re.compile(
-    rf"(?:[A-Z]-)?\d{{1,6}}(?:-\d{{1,6}})?[A-Za-z]?,?[ \t]+(?:[NSEW]\.?[ \t]+)?(?:(?:[A-ZÀ-Ý][\w'.-]*|\d{{1,4}}(?:st|nd|rd|th))[ \t]+){{1,4}}{SUFFIX}\b\.?"
+    rf"\d{{1,6}}(?:-\d{{1,6}})?[A-Za-z]?,?[ \t]+(?:[NSEW]\.?[ \t]+)?(?:(?:[A-ZÀ-Ý][\w'.-]*|\d{{1,4}}(?:st|nd|rd|th))[ \t]+){{1,4}}{SUFFIX}\b\.?"
     r"(?:,?\s*(?:Apt|Apartment|Suite|Ste|Unit|Flat|#)\.?\s*[\w-]+)?"
     r"(?:,\s*[A-Z][A-Za-z .'-]{1,40}?,\s*[A-Z]{2}\s+\d{5}(?:-\d{4})?)?"
 )
@@ -64,7 +64,9 @@ JP_STREET = re.compile(
 IN_STREET = re.compile(
     r"(?:House|Flat|Plot|Door|Shop|Villa)\s*(?:No\.?\s*)?\d{1,5}(?:-?[A-Z])?"
     r"(?:,\s*(?:(?:Sector|Road\s+No\.?|Street(?:\s+No\.?)?|Block|Phase)\s*\d{1,4}[A-Z]?|"
-    r"\d{1,4}[A-Z]?\s+(?:Street|Road)))?"
+    r"\d{1,4}[A-Z]?\s+(?:Street|Road)))?|"
+    # a block letter before the number: "C-21, Kalkaji Main Road"
+    r"[A-Z]-\d{1,4},\s+[A-Z][\w'-]+(?:\s[A-Z][\w'-]+){0,3}\s(?:Road|Marg|Street|Lane|Nagar)\b"
 )
 # Poland ("ul. Piotrkowska 118 m. 7"), Korea ("테헤란로 152, 12층"), Japan written town first
 # ("Umeda 2-4-9"), India ("C-21, Kalkaji Main Road" is STREET with a block letter), and a

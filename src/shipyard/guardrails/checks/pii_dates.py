@@ -34,30 +34,49 @@ YEAR_WORDS = rf"(?:(?:nineteen|twenty|two thousand(?: and)?)[\s-]+(?:{YY_WORDS}|
 NUMBER_WORDS = rf"(?:(?:twenty|thirty)(?:[\s-]+{_ONES})?|{_TEENS}|{_ONES})"
 MONTH_ORDINAL = (r"(?:the\s+)?(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|"
                  r"eleventh|twelfth)")  # fmt: skip
-DATE = re.compile(
-    rf"(?i)(?:\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{4}}/\d{{1,2}}/\d{{1,2}}|\d{{1,2}}[./-]\d{{1,2}}[./-]\d{{2,4}}|"
-    rf"\d{{4}}年\d{{1,2}}月\d{{1,2}}日|\d{{1,2}}[-/ ]{MONTHS}\.?[-/ ]\d{{4}}|"
-    rf"{MONTHS}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|"
-    rf"\d{{1,2}}(?:st|nd|rd|th|er|º|\.)?\s+(?:of\s+|de\s+)?{MONTHS}\.?,?\s+(?:de\s+)?\d{{4}}|"
-    # without the year, after a birth cue only ("my birthday is March 5th")
-    rf"{MONTHS}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTHS}\b|"
+# Dates, as alternatives in order (at one place the first that matches wins). Those starting
+# with a digit and those starting with a word are two regexes: a place starts with one or the
+# other, so searching both and taking the earlier match is the same as one search, and the
+# digits-first one (most dates) scans fast.
+_DIGIT_LED = [
+    r"\d{4}-\d{1,2}-\d{1,2}", r"\d{4}/\d{1,2}/\d{1,2}", r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}",
+    r"\d{4}年\d{1,2}月\d{1,2}日", rf"\d{{1,2}}[-/ ]{MONTHS}\.?[-/ ]\d{{4}}",
+    rf"\d{{1,2}}(?:st|nd|rd|th|er|º|\.)?\s+(?:of\s+|de\s+)?{MONTHS}\.?,?\s+(?:de\s+)?\d{{4}}",
+    rf"\d{{1,2}}(?:st|nd|rd|th)?\s+{MONTHS}\s+'\d{{2}}",  # "14th March '90"
+    # without the year, after a birth cue only ("born on 5th May")
+    rf"\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTHS}\b",
     # compact: 19850317, 02SEP85, 14MAR1990; dotted year first: 1995.03.21; spaced: 12 / 06 / 1998
-    rf"(?:19|20)\d{{2}}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])|\d{{2}}{MONTHS}\d{{2,4}}|"
-    rf"\d{{4}}\.\d{{1,2}}\.\d{{1,2}}|\d{{1,2}} / \d{{1,2}} / \d{{2,4}}|"
-    # legal and spoken forms: "the 4th day of January, 1940", "14th March '90",
-    # "Twenty-second of July, nineteen eighty-four", "the fifth of may, 1990"
-    rf"\d{{1,2}}(?:st|nd|rd|th)\s+day\s+of\s+{MONTHS},?\s+\d{{4}}|"
-    rf"{MONTHS}\.?\s+the\s+\d{{1,2}}(?:st|nd|rd|th),?\s+\d{{4}}|\d{{4}},\s+{MONTHS}\.?\s+\d{{1,2}}\b|"
-    rf"\d{{1,2}}(?:st|nd|rd|th)?\s+{MONTHS}\s+'\d{{2}}|"
-    rf"{ORDINAL}\s+of\s+{MONTHS},?(?:\s+(?:\d{{4}}|{YEAR_WORDS}|{YY_WORDS}))?|"
-    # spoken: "Nineteenth of the eleventh, seventy-eight", "Ten, twelve, sixty-one"
-    rf"{ORDINAL}\s+of\s+{MONTH_ORDINAL},?\s+(?:{YEAR_WORDS}|{YY_WORDS})\b|"
-    rf"{NUMBER_WORDS},\s*{NUMBER_WORDS},\s*(?:{YEAR_WORDS}|{YY_WORDS})\b|"
-    # without the year, after a birth cue only ("my birthday is March 5th")
-    rf"{MONTHS}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTHS}\b|"
+    r"(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])", rf"\d{{2}}{MONTHS}\d{{2,4}}",
+    r"\d{4}\.\d{1,2}\.\d{1,2}", r"\d{1,2} / \d{1,2} / \d{2,4}",
+    # legal and year-first forms: "the 4th day of January, 1940", "1988 July 19"
+    rf"\d{{1,2}}(?:st|nd|rd|th)\s+day\s+of\s+{MONTHS},?\s+\d{{4}}",
+    rf"\d{{4}},?\s+{MONTHS}\.?\s+\d{{1,2}}\b",
     # the year alone ("born in 1985")
-    rf"(?<=in )(?:19|20)\d{{2}}\b)(?!\d)"
-)
+    r"(?<=in )(?:19|20)\d{2}\b",
+]  # fmt: skip
+_WORD_LED = [
+    rf"{MONTHS}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}",
+    # without the year, after a birth cue only ("my birthday is March 5th")
+    rf"{MONTHS}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b",
+    rf"{MONTHS}\.?\s+the\s+\d{{1,2}}(?:st|nd|rd|th),?\s+\d{{4}}",
+    # spoken: "Twenty-second of July, nineteen eighty-four", "the fifth of may, 1990",
+    # "Nineteenth of the eleventh, seventy-eight", "Ten, twelve, sixty-one"
+    rf"{ORDINAL}\s+of\s+{MONTHS},?(?:\s+(?:\d{{4}}|{YEAR_WORDS}|{YY_WORDS}))?",
+    rf"{ORDINAL}\s+of\s+{MONTH_ORDINAL},?\s+(?:{YEAR_WORDS}|{YY_WORDS})\b",
+    rf"{NUMBER_WORDS},\s*{NUMBER_WORDS},\s*(?:{YEAR_WORDS}|{YY_WORDS})\b",
+]  # fmt: skip
+DATE_DIGIT = re.compile(rf"(?i)\b(?:{'|'.join(_DIGIT_LED)})(?!\d)")
+DATE_WORD = re.compile(rf"(?i)\b(?:{'|'.join(_WORD_LED)})(?!\d)")
+DATE = re.compile(rf"(?i)\b(?:{'|'.join(_DIGIT_LED + _WORD_LED)})(?!\d)")
+
+
+def _date(text: str, start: int, end: int) -> re.Match[str] | None:
+    """The first date in ``text[start:end]`` (``DATE.search``, in two cheaper scans)."""
+    digits = DATE_DIGIT.search(text, start, end)
+    words = DATE_WORD.search(text, start, digits.start() if digits is not None else end)
+    return words if words is not None else digits
+
+
 BIRTH_CUE = re.compile(
     r"(?i)(?:\bborn\b|\bdate[\s_-]*of[\s_-]*birth\b|\bd\.o\.b\b\.?|(?<![a-z])dob(?![a-z])|\bbirth[\s_-]*date\b|\bbirthday\b|"
     r"\bb\.(?=\s*\d)|\bgeboren\b|\bgeb\.|\bgeburtsdatum\b|\bgeboortedatum\b|\bnée?\b|\bnat[oa]\b|"
@@ -205,7 +224,7 @@ def find_births(text: str) -> Iterator[Finding]:
         line = text[cue.end() : cue.end() + 25].split("\n")[0]
         asked = "?" in line or line.lstrip().startswith(".") or "please" in line.lower()
         reach = CUE_TO_DATE + (90 if asked else 0)
-        m = DATE.search(text, cue.end(), cue.end() + reach + 40)
+        m = _date(text, cue.end(), cue.end() + reach + 40)
         if m is None or m.start() < taken or m.start() - cue.end() > reach:
             continue
         if m.group().isdigit() and m.start() - cue.end() > 4:
@@ -221,7 +240,7 @@ def find_births(text: str) -> Iterator[Finding]:
         taken = m.end()
         yield Finding("DATE_OF_BIRTH", m.start(), m.end(), 0.9)
         # a correction right after it ("... is 2/18/1949 but the correct one is 10/22/1944")
-        again = DATE.search(text, m.end(), m.end() + 80)
+        again = _date(text, m.end(), m.end() + 80)
         if again is not None:
             gap = text[m.end() : again.start()].lower()
             if (not any(c in gap for c in ":|\n") and any(w in gap for w in CORRECTION)

@@ -152,8 +152,8 @@ def _cued(text: str, low: str) -> Iterator[re.Match[str]]:
             at = low.find(word, at + 1)
     end = -1
     for at in sorted(starts):
-        if at < end:
-            continue
+        if at < end or not any(c.isupper() for c in text[at : at + 45]):
+            continue  # every cue is followed by a capitalised name: none near, no match
         m = NAME_CUE.match(text, at)
         if m is not None:
             end = m.end()
@@ -184,6 +184,23 @@ def _after_capital(text: str, at: int) -> bool:
         return False
     prev = before[: len(before) - len(words[-1])].rstrip()
     return bool(prev) and prev[-1] not in ".!?:;\n" and words[-1].lower() not in given_names()
+
+
+def _keyed(text: str, low: str) -> Iterator[Finding]:
+    """Names as field values, tried where a key word occurs (from the start of its key)."""
+    tried: set[int] = set()
+    for key in NAME_KEYS:
+        at = low.find(key)
+        while at >= 0:
+            start = at
+            while start and (low[start - 1].isalnum() or low[start - 1] in "_-"):
+                start -= 1  # "first_name", "lastName", "family"
+            if start not in tried:
+                tried.add(start)
+                m = KEYED_NAME.match(text, start)
+                if m is not None:
+                    yield Finding("PERSON", m.start(1), m.end(1), 0.8)
+            at = low.find(key, at + 1)
 
 
 def find_people(text: str) -> Iterator[Finding]:
@@ -242,9 +259,8 @@ def find_people(text: str) -> Iterator[Finding]:
             after = text[word.end() : word.end() + 2]
             if not (after[:1] == " " and after[1:].isupper()):
                 yield Finding("PERSON", word.start(), word.end(), 0.55)  # a given name alone
-    if ("=" in text or ":" in text) and any(k in low for k in NAME_KEYS):
-        for m in KEYED_NAME.finditer(text):
-            yield Finding("PERSON", m.start(1), m.end(1), 0.8)
+    if "=" in text or ":" in text:
+        yield from _keyed(text, low)
     for m in LOWER_CUE.finditer(low):
         name = m.group(1)
         if name not in known or name in NOT_ALONE or text[m.start(1)].isupper():

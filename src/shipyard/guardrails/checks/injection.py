@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -50,7 +51,13 @@ _MULTI = (  # "ignore/forget the previous instructions" and "system prompt" in o
     r"olvida(?:r|d)? (?:todas )?(?:las )?(?:instrucciones|reglas)|dimentica (?:tutte )?(?:le )?istruzioni|"
     r"negeer (?:alle )?(?:vorige |eerdere )?instructies|"
     r"(?:以前|前|上記|これまで)の指示を(?:すべて|全て)?無視|指示を(?:すべて|全て)?無視|"
-    r"忽略(?:之前|以前|上面|先前|所有)(?:的)?(?:所有)?(?:指令|指示|说明)"
+    r"忽略(?:之前|以前|上面|先前|所有)(?:的)?(?:所有)?(?:指令|指示|说明)|"
+    r"vergiss alles,? was (?:dir|du) (?:vorher|zuvor|bisher)|entwicklermodus|"
+    r"olvida(?:r|d)? (?:todas )?(?:tus |sus )?(?:instrucciones|reglas)|"
+    r"(?:zignoruj|zapomnij) (?:wszystkie )?(?:wcześniejsze |poprzednie )?(?:polecenia|instrukcje)|"
+    r"regole (?:del tuo sviluppatore |precedenti )?non valgono più|"
+    r"(?:önceki )?(?:tüm )?talimatları (?:unut|yok say)|puuza maagizo|"
+    r"이전의? (?:모든 )?지시(?:를|사항을)? (?:무시|잊어)|검열 없는"
 )
 _SYSTEM_PROMPT_WORDS = r"(?:systemprompt|system-prompt|prompt système|prompt del sistema|prompt do sistema|システムプロンプト|系统提示)"
 RAW_FAMILIES: list[tuple[str, float, str]] = [
@@ -180,6 +187,18 @@ RAW_FAMILIES: list[tuple[str, float, str]] = [
                            r"do not|don't|disregard|tell|rank|describe|forward|send|call|instead)\b"),
         ("indirect", 0.7, r"\bif you are an? (?:ai|llm|language model|assistant|chatbot)\b.{0,60}\b(?:ignore|"
                           r"must|should|instead|do not|don't)\b"),
+        ("override", 0.85, r"\b(?:set|put|push|leave)\s+(?:the |your |all )?(?:house |usual |normal |old )?"
+                           r"(?:rules|guidelines|instructions|restrictions|directives)\s+aside\b"),
+        ("persona", 0.8, r"\bsafety (?:mode |checks? )?(?:is |are )?(?:now )?(?:off|disabled)\b"),
+        ("persona", 0.75, r"\bunmoderated (?:output|mode|responses?|answers?)\b"),
+        ("extraction", 0.8, r"\b(?:disclose|divulge|expose)\s+(?:its|your|the)\s+(?:complete |full |entire )?"
+                            r"(?:configuration|system prompt|hidden prompts?|instructions)"),
+        ("refusal", 0.75, r"\bprefix:\s*[\"“']?sure,? here\b|\bcontinue only from the prefix\b"),
+        ("exfiltration", 0.8, r"\bsend(?:s|ing)?\b.{0,30}\b(?:\w*api_?keys?\w*|tokens?|secrets?|passwords?|"
+                              r"credentials)\b.{0,40}(?:https?://|www\.|@)"),
+        ("exfiltration", 0.8, r"\b(?:entire|whole|full) (?:chat|conversation) (?:history|log|transcript)\b"),
+        ("exfiltration", 0.8, r"(?:~/\.ssh/\w+|\bid_(?:rsa|ed25519)\b|\.aws/credentials|/etc/shadow)"
+                              r".{0,60}(?:https?://|upload|send|transfer|curl)"),
     )
 ]  # fmt: skip
 
@@ -373,6 +392,8 @@ def variants(text: str) -> tuple[str, set[str]]:
         out.add(unchat(folded))
     if "*" in folded or "#" in folded or "%" in folded:
         out.add(_unmask(folded))
+    if "rot13" in folded or "rot-13" in folded or "rot 13" in folded:
+        out.add(codecs.decode(folded, "rot13"))  # the payload and the request both turned
     if len(text) > 24:
         extra = _decoded(text)
         if extra:

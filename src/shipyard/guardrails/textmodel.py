@@ -72,9 +72,6 @@ class TextModel:
             total /= math.sqrt(len(found))  # each text's features weigh as a unit vector
         return self.bias + total
 
-    def logit(self, words: list[str]) -> float:
-        return self._sum(features(words))
-
     def probability(self, folded: str) -> float:
         words = tokens(folded)
         if not words:

@@ -16,6 +16,8 @@ import base64
 import binascii
 import codecs
 import re
+from collections.abc import Iterator
+from itertools import pairwise
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -254,30 +256,12 @@ def _needs(pattern: str) -> tuple[tuple[str, ...], ...]:
     return tuple(sorted(groups, key=lambda g: -min(len(x) for x in g)))
 
 
-def _closing(pattern: str, at: int, open_: str, close: str) -> int:
+def _structure(pattern: str, at: int = 0) -> Iterator[tuple[int, str, int]]:
+    """The characters of a regex that shape it (not escaped, not inside a character class),
+    each with its index and the group depth before it."""
     depth, escaped, in_class = 0, False, False
     for i in range(at, len(pattern)):
         ch = pattern[i]
-        if escaped:
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif in_class and open_ == "(":
-            in_class = ch != "]"
-        elif ch == "[" and open_ == "(":
-            in_class = True
-        elif ch == open_ and (open_ == "(" or i == at):
-            depth += 1
-        elif ch == close and not (open_ == "[" and i == at + 1):
-            depth -= 1
-            if depth == 0:
-                return i
-    raise ValueError(f"unbalanced pattern: {pattern}")
-
-
-def _split_or(group: str) -> list[str]:
-    parts, depth, escaped, in_class, cur = [], 0, False, False, ""
-    for ch in group:
         if escaped:
             escaped = False
         elif ch == "\\":
@@ -286,16 +270,33 @@ def _split_or(group: str) -> list[str]:
             in_class = ch != "]"
         elif ch == "[":
             in_class = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            parts.append(cur)
-            cur = ""
-            continue
-        cur += ch
-    return [*parts, cur]
+            yield i, ch, depth
+        else:
+            yield i, ch, depth
+            depth += (ch == "(") - (ch == ")")
+
+
+def _closing(pattern: str, at: int, open_: str, close: str) -> int:
+    """Where the group or character class opening at ``at`` closes."""
+    if open_ == "[":
+        i = at + 2 if pattern.startswith("[^", at) else at + 1
+        if pattern[i : i + 1] == "]":
+            i += 1  # a "]" first in the class is a member, not its end
+        while i < len(pattern) and pattern[i] != "]":
+            i += 2 if pattern[i] == "\\" else 1
+        if i < len(pattern):
+            return i
+    else:
+        for i, ch, depth in _structure(pattern, at):
+            if ch == ")" and depth == 1:
+                return i
+    raise ValueError(f"unbalanced pattern: {pattern}")
+
+
+def _split_or(group: str) -> list[str]:
+    cuts = [i for i, ch, depth in _structure(group) if ch == "|" and depth == 0]
+    bounds = [-1, *cuts, len(group)]
+    return [group[a + 1 : b] for a, b in pairwise(bounds)]
 
 
 def _prefix(alternative: str) -> str:

@@ -120,7 +120,6 @@ def _birth_cues(text: str, low: str) -> Iterator[re.Match[str]]:
             yield m
 
 
-TABLE_SEP = re.compile(r"\s*[,|;\t]\s*")
 OTHER_DATE_COLUMNS = re.compile(
     r"(?i)\b(?:died|death|start\w*|hired?|joined|expir\w*|issued|visit\w*|admitted|created|updated|"
     r"enrolled|due|valid\w*|since|end\w*)\b"

@@ -66,25 +66,34 @@ class TextModel:
     def __post_init__(self) -> None:
         object.__setattr__(self, "known", frozenset(self.weights))
 
-    def _sum(self, found: set[str]) -> float:
+    def _sum(self, found: set[str], size: int) -> float:
         total = sum(map(self.weights.__getitem__, found & self.known))
-        if self.meta.get("norm") == "l2" and found:
-            total /= math.sqrt(len(found))  # each text's features weigh as a unit vector
+        if self.meta.get("norm") == "l2" and size:
+            total /= math.sqrt(size)  # each text's features weigh as a unit vector
         return self.bias + total
 
+    def _weighing(self, words: list[str], pairs: list[str]) -> tuple[list[str], list[str]]:
+        """Words and pairs as windows take them: all of them when every feature counts toward
+        the norm, else only those with a weight ("" for the rest), which makes windows cheap."""
+        if self.meta.get("norm") == "l2":
+            return words, pairs
+        known = self.known
+        return [w if w in known else "" for w in words], [p if p in known else "" for p in pairs]
+
     def probability(self, folded: str) -> float:
-        words = tokens(folded)
+        words = original = tokens(folded)
         if not words:
             return 0.0
         spaced = NO_SPACES.search(folded) is None
-        pairs = _pairs(words)
+        words, pairs = self._weighing(words, _pairs(words))
         best = -math.inf
         for start, end in windows(len(words)):
             part = set(words[start:end])
             part.update(pairs[start : end - 1])
             if not spaced:
-                part.update(_char_pairs(words[start:end]))
-            best = max(best, self._sum(part))
+                part.update(_char_pairs(original[start:end]))
+            part.discard("")
+            best = max(best, self._sum(part, len(part)))
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, best))))
 
     def as_json(self) -> dict[str, Any]:

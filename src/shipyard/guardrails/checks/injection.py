@@ -17,12 +17,13 @@ import binascii
 import codecs
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from itertools import pairwise
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shipyard.guardrails.checks.base import CHECKS, Check, Finding, ScanContext
-from shipyard.guardrails.checks.normalize import deleet, fold, has_invisible, unchat
+from shipyard.guardrails.checks.normalize import deleet, fold, has_invisible, leet_words, unchat
 from shipyard.guardrails.textmodel import check_option, chosen
 
 
@@ -209,9 +210,14 @@ def _needs(pattern: str) -> tuple[tuple[str, ...], ...]:
     """Substrings a match of the pattern must hold: each group lists alternatives, one of which
     must be in the text, for every run of plain letters and every group of plain alternatives
     that the pattern requires (not optional). A family runs only on text that holds them: a
-    few substring searches instead of a regex scan of the whole text."""
-    if _top_level_or(pattern):
-        return ()
+    few substring searches instead of a regex scan of the whole text. A pattern of alternatives
+    needs one substring that each alternative needs (none, when one alternative needs none)."""
+    alternatives = _split_or(pattern)
+    if len(alternatives) > 1:
+        each = [_needs(a) for a in alternatives]
+        if not all(each):
+            return ()
+        return (tuple(dict.fromkeys(s for needs in each for s in needs[0])),)
     groups: list[tuple[str, ...]] = []
     run, i = "", 0
 
@@ -313,13 +319,73 @@ def _prefix(alternative: str) -> str:
     return out
 
 
-def _top_level_or(pattern: str) -> bool:
-    return len(_split_or(pattern)) > 1
+def _leading(pattern: str) -> tuple[str, ...]:
+    """Plain letters one of which every match of the pattern starts with (after a leading
+    ``\\b``), or none when some match may start otherwise."""
+    alternatives = _split_or(pattern)
+    if len(alternatives) > 1:
+        each = [_leading(a) for a in alternatives]
+        return tuple(dict.fromkeys(s for starts in each for s in starts)) if all(each) else ()
+    pattern = pattern.removeprefix(r"\b")
+    if pattern.startswith("("):
+        end = _closing(pattern, 0, "(", ")")
+        inner = pattern[1:end].removeprefix("?:")
+        if inner.startswith("?"):
+            return ()  # a look-around or a flagged group
+        after = pattern[end + 1 : end + 2]
+        if after in ("?", "*"):  # an optional group: a match starts with it or with the rest
+            starts, rest = _leading(inner), _leading(pattern[end + 2 :])
+            return tuple(dict.fromkeys(starts + rest)) if starts and rest else ()
+        return () if pattern.startswith("{0", end + 1) else _leading(inner)
+    start = _literal_start(pattern)
+    return (start,) if start else ()
 
 
-FAMILIES: list[tuple[str, float, re.Pattern[str], tuple[tuple[str, ...], ...]]] = [
-    (name, weight, re.compile(p), _needs(p)) for name, weight, p in RAW_FAMILIES
-]
+def _literal_start(pattern: str) -> str:
+    """The characters every match of the pattern starts with (escaped ones included)."""
+    out, i = "", 0
+    while i < len(pattern):
+        ch, at = pattern[i], i + 1
+        if ch == "\\" and at < len(pattern) and not pattern[at].isalnum():
+            ch, at = pattern[at], at + 1
+        elif ch in "\\[(.?*+{^$|)":
+            break
+        if at < len(pattern) and (pattern[at] in "?*" or pattern.startswith("{0", at)):
+            break  # this one is optional
+        out, i = out + ch, at
+        if at < len(pattern) and pattern[at] in "+{":
+            break  # repeated: what follows may be more of it
+    return out
+
+
+def _first(pattern: re.Pattern[str], leading: tuple[str, ...], text: str) -> re.Match[str] | None:
+    """``pattern.search(text)``, tried only where one of its leading letters occurs: the same
+    leftmost match, without a regex scan of every position of a long text."""
+    if not leading:
+        return pattern.search(text)
+    best: re.Match[str] | None = None
+    for start in leading:
+        at = text.find(start)
+        while at >= 0 and (best is None or at < best.start()):
+            m = pattern.match(text, at)
+            if m is not None:
+                best = m
+                break
+            at = text.find(start, at + 1)
+    return best
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    name: str
+    weight: float
+    pattern: re.Pattern[str]
+    needs: tuple[tuple[str, ...], ...]  # substrings a match holds (see _needs)
+    leading: tuple[str, ...]  # what a match starts with (see _leading)
+
+
+FAMILIES = [Family(name, weight, re.compile(p), _needs(p), _leading(p))
+            for name, weight, p in RAW_FAMILIES]  # fmt: skip
 VOCAB = frozenset(re.findall(r"[a-z]{3,}", " ".join(p for _, _, p in RAW_FAMILIES)))
 META = re.compile(r"\b(?:what is|what are|what's|explain|definition|example of|examples of|how do i (?:"
                   r"defend|prevent|detect|protect|stop|block)|how to (?:defend|prevent|detect|"
@@ -383,9 +449,9 @@ def variants(text: str) -> tuple[str, set[str]]:
     spaced-out letters, chat spelling, masked letters, base64 or hex payloads."""
     folded = fold(text)
     out = {folded}
-    leet = deleet(folded) if LEETISH.search(folded) else folded
-    if leet != folded and not VOCAB.isdisjoint(set(leet.split()) - set(folded.split())):
-        out.add(leet)  # only when undoing leetspeak spelled a word the families use
+    spelled = VOCAB.intersection(leet_words(folded)) if LEETISH.search(folded) else ()
+    if spelled and not set(folded.split()).issuperset(spelled):
+        out.add(deleet(folded))  # only when undoing leetspeak spells a word the families use
     for v in list(out):
         if SPACED.search(v):
             out.add(_unspace(v))
@@ -402,6 +468,20 @@ def variants(text: str) -> tuple[str, set[str]]:
     return folded, out
 
 
+def _holds(text: str, needs: tuple[tuple[str, ...], ...], held: dict[str, bool]) -> bool:
+    """Whether the text holds one substring of each group (``held`` remembers the answers)."""
+    for group in needs:
+        for sub in group:
+            found = held.get(sub)
+            if found is None:
+                found = held[sub] = sub in text
+            if found:
+                break
+        else:
+            return False
+    return True
+
+
 def families(text: str, seen: tuple[str, set[str]] | None = None) -> dict[str, float]:
     """The strongest weight of each family found in the text; a match inside quotes in a text
     that discusses attacks ("what is prompt injection? e.g. 'ignore ...'") counts less."""
@@ -409,12 +489,12 @@ def families(text: str, seen: tuple[str, set[str]] | None = None) -> dict[str, f
     found: dict[str, float] = {}
     meta = META.search(folded) is not None
     for variant in texts:
-        for name, weight, pattern, needs in FAMILIES:
-            if weight <= found.get(name, 0.0) or not all(
-                any(n in variant for n in group) for group in needs
-            ):
+        held: dict[str, bool] = {}  # substring → in the variant (families share many)
+        for family in FAMILIES:
+            name, weight = family.name, family.weight
+            if weight <= found.get(name, 0.0) or not _holds(variant, family.needs, held):
                 continue
-            m = pattern.search(variant)
+            m = _first(family.pattern, family.leading, variant)
             if m is None:
                 continue
             if meta and QUOTED.search(variant[max(0, m.start() - 3) : m.start() + 1]):
@@ -449,7 +529,7 @@ def score(text: str, model: str | None = "shipped") -> tuple[float, list[str]]:
     if not found:
         return 0.0, []
     best = max(found.values()) + 0.05 * (len(found) - 1)
-    return min(best, 0.99), sorted(found, key=lambda k: -found[k])
+    return min(best, 0.99), sorted(found, key=lambda k: (-found[k], k))
 
 
 @CHECKS.register

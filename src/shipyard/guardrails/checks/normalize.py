@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 
 INVISIBLE = re.compile(
     "[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\U000e0000-\U000e007f]"
@@ -50,6 +51,19 @@ def _unleet(m: re.Match[str]) -> str:
 def deleet(text: str) -> str:
     """Leetspeak undone in words ('sh1t', '@ss', '1gn0re'); numbers and codes stay as they are."""
     return LEETY.sub(_unleet, text)
+
+
+def leet_words(text: str) -> Iterator[str]:
+    """The words that undoing leetspeak spells, each a blank-separated word of the text."""
+    for m in LEETY.finditer(text):
+        start, end = m.span()
+        if (start and not text[start - 1].isspace()) or (
+            end < len(text) and not text[end].isspace()
+        ):
+            continue
+        plain = _unleet(m)
+        if plain != m.group():
+            yield plain
 
 
 def unchat(text: str) -> str:

@@ -1,0 +1,68 @@
+"""The shortcuts that make the phrase families fast find exactly what a plain regex scan
+finds: the substrings derived from a pattern are in every text it matches, and a scan tried
+only where a pattern's leading letters occur finds the same leftmost match. Checked on every
+labeled text the project ships, with each disguise undone."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from shipyard.guardrails.checks import injection
+from shipyard.guardrails.evaluate import load_cases, shipped_cases
+
+DATA = Path(__file__).resolve().parents[2] / "datasets" / "guardrails"
+
+
+def texts() -> list[str]:
+    out = [c["text"] for c in load_cases(shipped_cases())]
+    for path in sorted(DATA.rglob("*.jsonl")):
+        out += [json.loads(line)["text"] for line in path.read_text().splitlines() if line.strip()]
+    return out
+
+
+@pytest.fixture(scope="module")
+def variants() -> list[str]:
+    seen: set[str] = set()
+    for text in texts():
+        seen.update(injection.variants(text)[1])
+    return sorted(seen)
+
+
+def test_every_family_has_a_shortcut() -> None:
+    # a family without one scans every position of every text: slower, not wrong
+    assert sum(bool(f.needs) for f in injection.FAMILIES) >= len(injection.FAMILIES) - 2
+    assert sum(bool(f.leading) for f in injection.FAMILIES) >= len(injection.FAMILIES) - 2
+
+
+def test_shortcuts_find_what_a_full_scan_finds(variants: list[str]) -> None:
+    matched = 0
+    for family in injection.FAMILIES:
+        for text in variants:
+            full = family.pattern.search(text)
+            fast = injection._first(family.pattern, family.leading, text)
+            assert (fast and fast.span()) == (full and full.span()), (family.name, text)
+            if full is not None:
+                matched += 1
+                assert injection._holds(text, family.needs, {}), (family.name, text)
+    assert matched > 500  # the texts exercise the families
+
+
+@pytest.mark.parametrize(("pattern", "needs", "leading"), [
+    (r"\b(?:ignore|forget) (?:all )?previous (?:instructions|rules)\b",
+     (("instructions", "rules"), ("previous",), ("ignore", "forget")), ("ignore", "forget")),
+    (r"\[/?inst\]|<</?sys>>", (("inst]", "sys>>"),), ("[", "<<")),
+    (r"(?:önceki )?talimatları (?:unut|yok say)", (("talimatları",), ("unut", "yok say")),
+     ("önceki ", "talimatları ")),
+    (r"#{2,}\s*system", (("system",),), ("#",)),
+    (r"(?:^|\n)\s*system:", (("system:",),), ()),  # a match may start anywhere: no shortcut
+    (r"\bact as|(?:a )?rogue", (("act as", "rogue"),), ("act as", "a ", "rogue")),
+    (r"\bact as|\w+ rogue", (("act as", "rogue"),), ()),
+])  # fmt: skip
+def test_derived_substrings(pattern: str, needs: tuple, leading: tuple) -> None:
+    assert set(map(frozenset, injection._needs(pattern))) == set(map(frozenset, needs))
+    assert injection._leading(pattern) == leading
+    re.compile(pattern)

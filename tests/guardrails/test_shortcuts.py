@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.guardrails.checks import injection
+from shipyard.guardrails.checks import injection, normalize, shortcuts
 from shipyard.guardrails.evaluate import load_cases, shipped_cases
 
 DATA = Path(__file__).resolve().parents[2] / "datasets" / "guardrails"
@@ -43,11 +43,11 @@ def test_shortcuts_find_what_a_full_scan_finds(variants: list[str]) -> None:
     for family in injection.FAMILIES:
         for text in variants:
             full = family.pattern.search(text)
-            fast = injection._first(family.pattern, family.leading, text)
+            fast = shortcuts.first(family.pattern, family.leading, text)
             assert (fast and fast.span()) == (full and full.span()), (family.name, text)
             if full is not None:
                 matched += 1
-                assert injection._holds(text, family.needs, {}), (family.name, text)
+                assert shortcuts.holds(text, family.needs, {}), (family.name, text)
     assert matched > 500  # the texts exercise the families
 
 
@@ -63,6 +63,13 @@ def test_shortcuts_find_what_a_full_scan_finds(variants: list[str]) -> None:
     (r"\bact as|\w+ rogue", (("act as", "rogue"),), ()),
 ])  # fmt: skip
 def test_derived_substrings(pattern: str, needs: tuple, leading: tuple) -> None:
-    assert set(map(frozenset, injection._needs(pattern))) == set(map(frozenset, needs))
-    assert injection._leading(pattern) == leading
+    assert set(map(frozenset, shortcuts.needs(pattern))) == set(map(frozenset, needs))
+    assert shortcuts.leading(pattern) == leading
     re.compile(pattern)
+
+
+@pytest.mark.parametrize("text", [
+    "", " ", "   ", "a", " a ", "a  b\tc\n\nd", "\u00a0x\u2003 y\u3000", "x \r\n", "\tz", "a\u2028b",
+])  # fmt: skip
+def test_one_space_is_a_blank_run_substitution(text: str) -> None:
+    assert normalize.one_space(text) == re.sub(r"\s\s+|[^\S ]", " ", text)

@@ -16,14 +16,13 @@ import base64
 import binascii
 import codecs
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import pairwise
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shipyard.guardrails.checks.base import CHECKS, Check, Finding, ScanContext
 from shipyard.guardrails.checks.normalize import deleet, fold, has_invisible, leet_words, unchat
+from shipyard.guardrails.checks.shortcuts import first, holds, leading, needs
 from shipyard.guardrails.textmodel import check_option, chosen
 
 
@@ -206,175 +205,6 @@ RAW_FAMILIES: list[tuple[str, float, str]] = [
 ]  # fmt: skip
 
 
-def _needs(pattern: str) -> tuple[tuple[str, ...], ...]:
-    """Substrings a match of the pattern must hold: each group lists alternatives, one of which
-    must be in the text, for every run of plain letters and every group of plain alternatives
-    that the pattern requires (not optional). A family runs only on text that holds them: a
-    few substring searches instead of a regex scan of the whole text. A pattern of alternatives
-    needs one substring that each alternative needs (none, when one alternative needs none)."""
-    alternatives = _split_or(pattern)
-    if len(alternatives) > 1:
-        each = [_needs(a) for a in alternatives]
-        if not all(each):
-            return ()
-        return (tuple(dict.fromkeys(s for needs in each for s in needs[0])),)
-    groups: list[tuple[str, ...]] = []
-    run, i = "", 0
-
-    def flush() -> None:
-        nonlocal run
-        if len(run.strip()) >= 2:
-            groups.append((run.strip(),))
-        run = ""
-
-    while i < len(pattern):
-        ch, literal, group = pattern[i], None, None
-        if ch == "\\":
-            nxt = pattern[i + 1]
-            literal = None if nxt.isalnum() else nxt
-            i += 2
-        elif ch == "[":
-            i = _closing(pattern, i, "[", "]") + 1
-        elif ch == "(":
-            j = _closing(pattern, i, "(", ")")
-            group, i = pattern[i + 1 : j], j + 1
-        elif ch in ".^$":
-            i += 1
-        else:
-            literal, i = ch, i + 1
-        optional = i < len(pattern) and (pattern[i] in "?*" or pattern.startswith("{0", i))
-        repeated = i < len(pattern) and pattern[i] in "+{"
-        while i < len(pattern) and pattern[i] in "?*+{":
-            i = pattern.index("}", i) + 1 if pattern[i] == "{" else i + 1
-        if literal is not None and not optional:
-            run += literal
-            if repeated:
-                flush()
-            continue
-        flush()
-        if group is None or optional or group.startswith(("?=", "?!", "?<")):
-            continue
-        alternatives = _split_or(group.removeprefix("?:"))
-        prefixes = tuple(_prefix(a) for a in alternatives)
-        if all(len(x) >= 2 for x in prefixes):
-            groups.append(prefixes)
-    flush()
-    return tuple(sorted(groups, key=lambda g: -min(len(x) for x in g)))
-
-
-def _structure(pattern: str, at: int = 0) -> Iterator[tuple[int, str, int]]:
-    """The characters of a regex that shape it (not escaped, not inside a character class),
-    each with its index and the group depth before it."""
-    depth, escaped, in_class = 0, False, False
-    for i in range(at, len(pattern)):
-        ch = pattern[i]
-        if escaped:
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-            yield i, ch, depth
-        else:
-            yield i, ch, depth
-            depth += (ch == "(") - (ch == ")")
-
-
-def _closing(pattern: str, at: int, open_: str, close: str) -> int:
-    """Where the group or character class opening at ``at`` closes."""
-    if open_ == "[":
-        i = at + 2 if pattern.startswith("[^", at) else at + 1
-        if pattern[i : i + 1] == "]":
-            i += 1  # a "]" first in the class is a member, not its end
-        while i < len(pattern) and pattern[i] != "]":
-            i += 2 if pattern[i] == "\\" else 1
-        if i < len(pattern):
-            return i
-    else:
-        for i, ch, depth in _structure(pattern, at):
-            if ch == ")" and depth == 1:
-                return i
-    raise ValueError(f"unbalanced pattern: {pattern}")
-
-
-def _split_or(group: str) -> list[str]:
-    cuts = [i for i, ch, depth in _structure(group) if ch == "|" and depth == 0]
-    bounds = [-1, *cuts, len(group)]
-    return [group[a + 1 : b] for a, b in pairwise(bounds)]
-
-
-def _prefix(alternative: str) -> str:
-    """The plain letters an alternative starts with (the last dropped when it is optional)."""
-    out = ""
-    for i, ch in enumerate(alternative):
-        if ch in "\\[(.?*+{^$|":
-            if ch in "?*{" and out:
-                out = out[:-1]
-            break
-        if i + 1 < len(alternative) and alternative[i + 1] in "?*{":
-            break
-        out += ch
-    return out
-
-
-def _leading(pattern: str) -> tuple[str, ...]:
-    """Plain letters one of which every match of the pattern starts with (after a leading
-    ``\\b``), or none when some match may start otherwise."""
-    alternatives = _split_or(pattern)
-    if len(alternatives) > 1:
-        each = [_leading(a) for a in alternatives]
-        return tuple(dict.fromkeys(s for starts in each for s in starts)) if all(each) else ()
-    pattern = pattern.removeprefix(r"\b")
-    if pattern.startswith("("):
-        end = _closing(pattern, 0, "(", ")")
-        inner = pattern[1:end].removeprefix("?:")
-        if inner.startswith("?"):
-            return ()  # a look-around or a flagged group
-        after = pattern[end + 1 : end + 2]
-        if after in ("?", "*"):  # an optional group: a match starts with it or with the rest
-            starts, rest = _leading(inner), _leading(pattern[end + 2 :])
-            return tuple(dict.fromkeys(starts + rest)) if starts and rest else ()
-        return () if pattern.startswith("{0", end + 1) else _leading(inner)
-    start = _literal_start(pattern)
-    return (start,) if start else ()
-
-
-def _literal_start(pattern: str) -> str:
-    """The characters every match of the pattern starts with (escaped ones included)."""
-    out, i = "", 0
-    while i < len(pattern):
-        ch, at = pattern[i], i + 1
-        if ch == "\\" and at < len(pattern) and not pattern[at].isalnum():
-            ch, at = pattern[at], at + 1
-        elif ch in "\\[(.?*+{^$|)":
-            break
-        if at < len(pattern) and (pattern[at] in "?*" or pattern.startswith("{0", at)):
-            break  # this one is optional
-        out, i = out + ch, at
-        if at < len(pattern) and pattern[at] in "+{":
-            break  # repeated: what follows may be more of it
-    return out
-
-
-def _first(pattern: re.Pattern[str], leading: tuple[str, ...], text: str) -> re.Match[str] | None:
-    """``pattern.search(text)``, tried only where one of its leading letters occurs: the same
-    leftmost match, without a regex scan of every position of a long text."""
-    if not leading:
-        return pattern.search(text)
-    best: re.Match[str] | None = None
-    for start in leading:
-        at = text.find(start)
-        while at >= 0 and (best is None or at < best.start()):
-            m = pattern.match(text, at)
-            if m is not None:
-                best = m
-                break
-            at = text.find(start, at + 1)
-    return best
-
-
 @dataclass(frozen=True, slots=True)
 class Family:
     name: str
@@ -384,7 +214,7 @@ class Family:
     leading: tuple[str, ...]  # what a match starts with (see _leading)
 
 
-FAMILIES = [Family(name, weight, re.compile(p), _needs(p), _leading(p))
+FAMILIES = [Family(name, weight, re.compile(p), needs(p), leading(p))
             for name, weight, p in RAW_FAMILIES]  # fmt: skip
 VOCAB = frozenset(re.findall(r"[a-z]{3,}", " ".join(p for _, _, p in RAW_FAMILIES)))
 META = re.compile(r"\b(?:what is|what are|what's|explain|definition|example of|examples of|how do i (?:"
@@ -468,20 +298,6 @@ def variants(text: str) -> tuple[str, set[str]]:
     return folded, out
 
 
-def _holds(text: str, needs: tuple[tuple[str, ...], ...], held: dict[str, bool]) -> bool:
-    """Whether the text holds one substring of each group (``held`` remembers the answers)."""
-    for group in needs:
-        for sub in group:
-            found = held.get(sub)
-            if found is None:
-                found = held[sub] = sub in text
-            if found:
-                break
-        else:
-            return False
-    return True
-
-
 def families(text: str, seen: tuple[str, set[str]] | None = None) -> dict[str, float]:
     """The strongest weight of each family found in the text; a match inside quotes in a text
     that discusses attacks ("what is prompt injection? e.g. 'ignore ...'") counts less."""
@@ -492,9 +308,9 @@ def families(text: str, seen: tuple[str, set[str]] | None = None) -> dict[str, f
         held: dict[str, bool] = {}  # substring → in the variant (families share many)
         for family in FAMILIES:
             name, weight = family.name, family.weight
-            if weight <= found.get(name, 0.0) or not _holds(variant, family.needs, held):
+            if weight <= found.get(name, 0.0) or not holds(variant, family.needs, held):
                 continue
-            m = _first(family.pattern, family.leading, variant)
+            m = first(family.pattern, family.leading, variant)
             if m is None:
                 continue
             if meta and QUOTED.search(variant[max(0, m.start() - 3) : m.start() + 1]):

@@ -13,9 +13,9 @@ INVISIBLE = re.compile(
 CONFUSABLES = str.maketrans({"а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x",
                              "і": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "ɡ": "g", "ο": "o", "ν": "v",
                              "α": "a", "ε": "e", "ι": "i", "κ": "k", "τ": "t"})  # fmt: skip
+LOOK_ALIKE = re.compile("[" + "".join(chr(c) for c in CONFUSABLES) + "]")
 LEET = str.maketrans({"4": "a", "@": "a", "3": "e", "1": "i", "!": "i", "0": "o", "5": "s",
                       "$": "s", "7": "t", "+": "t", "8": "b", "9": "g", "|": "l", "€": "e"})  # fmt: skip
-SPACES = re.compile(r"\s\s+|[^\S ]")  # runs of blanks, and blanks other than a space
 
 
 def has_invisible(text: str) -> bool:
@@ -26,8 +26,20 @@ def fold(text: str) -> str:
     """NFKC, invisible characters removed, confusable letters mapped, lower case, one space."""
     if not text.isascii():  # ASCII is its own NFKC form, with no invisible or look-alike letters
         text = unicodedata.normalize("NFKC", text)
-        text = INVISIBLE.sub("", text).translate(CONFUSABLES)
-    return SPACES.sub(" ", text.lower())
+        if INVISIBLE.search(text):
+            text = INVISIBLE.sub("", text)
+        if LOOK_ALIKE.search(text):  # (translating is slow: done only when there is one)
+            text = text.translate(CONFUSABLES)
+    return one_space(text.lower())
+
+
+def one_space(text: str) -> str:
+    """Each run of blanks, and each blank other than a space, made one space."""
+    words = text.split()
+    if not words:
+        return " " if text else ""
+    out = " ".join(words)
+    return (" " if text[0].isspace() else "") + out + (" " if text[-1].isspace() else "")
 
 
 CHAT = [(re.compile(p), r) for p, r in ((r"\bur\b", "your"), (r"\byr\b", "your"), (r"\bu\b", "you"),

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 
 from shipyard.guardrails.checks.base import Finding
+from shipyard.guardrails.checks.shortcuts import scan
 from shipyard.guardrails.checks.spans import edges as _edges
 
 SUFFIX = (r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|"
@@ -81,31 +82,46 @@ US_SPANISH = re.compile(
     r"\d{1,6}\s+(?:Calle|Avenida|Camino|Via|Paseo)\s+[A-ZÀ-Ý][\w'-]+(?:\s[A-ZÀ-Ý][\w'-]+)?"
 )
 # Each pattern with the substrings one of which its match must hold (in the lower-cased text),
-# where checking them first is faster than the regex scan.
-STREETS: tuple[tuple[re.Pattern[str], float, tuple[str, ...]], ...] = (
-    (STREET, 0.85, ()),
-    (DE_STREET, 0.85, ()),
-    (DE_PREFIXED, 0.75, ()),
-    (FR_STREET, 0.85, ()),
-    (ROMANCE_STREET, 0.85, ()),
-    (PO_BOX, 0.85, ("box", "postfach", "apartado", "postal", "postale")),
-    (JP_STREET, 0.8, ("-",)),
-    (IN_STREET, 0.8, ()),
-    (PL_STREET, 0.8, ("ul.", "al.", "pl.", "os.")),
-    (KR_STREET, 0.8, ("로", "길")),
-    (JP_TOWN_FIRST, 0.75, ("-",)),
-    (US_SPANISH, 0.8, ("calle", "avenida", "camino", "via", "paseo")),
+# where checking them first is faster than the regex scan, and whether it starts with a number
+# (then it is tried only where a run of digits starts).
+STREETS: tuple[tuple[re.Pattern[str], float, tuple[str, ...], bool], ...] = (
+    (STREET, 0.85, (), True),
+    (DE_STREET, 0.85, (), False),
+    (DE_PREFIXED, 0.75, (), False),
+    (FR_STREET, 0.85, (), True),
+    (ROMANCE_STREET, 0.85, (), False),
+    (PO_BOX, 0.85, ("box", "postfach", "apartado", "postal", "postale"), False),
+    (JP_STREET, 0.8, ("-",), True),
+    (IN_STREET, 0.8, (), False),
+    (PL_STREET, 0.8, ("ul.", "al.", "pl.", "os."), False),
+    (KR_STREET, 0.8, ("로", "길"), False),
+    (JP_TOWN_FIRST, 0.75, ("-",), False),
+    (US_SPANISH, 0.8, ("calle", "avenida", "camino", "via", "paseo"), True),
 )  # fmt: skip
+DIGITS = re.compile(r"\d+")
+
+
+def digit_runs(text: str) -> list[int]:
+    """Where each run of digits starts: a match that starts inside one has a digit before it,
+    which the word-edge check refuses anyway."""
+    return [m.start() for m in DIGITS.finditer(text)]
+
+
 POSTCODE_CITY = re.compile(r", (?:\d{4} ?[A-Z]{2}|\d{5}) [A-ZÀ-Ý]")
 
 
 def find_addresses(text: str) -> Iterator[Finding]:
     found: list[Finding] = []
     low = text.lower()
-    for pattern, score, needs in STREETS:
+    runs: list[int] | None = None
+    for pattern, score, needs, numbered in STREETS:
         if needs and not any(n in low for n in needs):
             continue
-        for m in pattern.finditer(text):
+        if numbered and runs is None:
+            runs = digit_runs(text)
+        for m in (
+            scan(pattern, runs, text) if numbered and runs is not None else pattern.finditer(text)
+        ):
             if _edges(text, m.start(), m.end(), "-äöüß", "-"):
                 found.append(Finding("STREET_ADDRESS", m.start(), m.end(), score))
     for city in POSTCODE_CITY.finditer(text):

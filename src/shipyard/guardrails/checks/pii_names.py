@@ -47,6 +47,14 @@ TITLE = re.compile(
     rf"({SURNAME}(?:{SP}{SURNAME}){{0,2}})"
 )
 GIVEN_SURNAME = re.compile(rf"({CAP})(?={SP}((?:[A-Z]\.{SP})?{SURNAME})\b)")
+STARTS = frozenset(p[0] for p in PARTICLES[3:-1].split("|"))  # what particles start with
+
+
+def _may_start(ch: str) -> bool:
+    """Whether a surname (``SURNAME``, after an initial or not) may start with ``ch``."""
+    return ch.isupper() or ch in STARTS or "\u0100" <= ch <= "\u017d"
+
+
 # cues that also start ordinary phrases ("This is Important", "by Monday"): the name that
 # follows must start with a known given name
 WEAK_CUES = ("this is", "i'm", "i am", "contact", "by", "from", "with", "for", "called", "emailed",
@@ -63,10 +71,27 @@ KEYED_NAME = re.compile(
 NAME_KEYS = ("name", "given", "family", "prénom", "prenom", "vorname", "apellido", "nome",
              "cognome", "imię", "nazwisko", "naam", "first=", "last=", "fname", "lname")  # fmt: skip
 # chat in lower case: "ask sanne", "lunch with ximena and chiamaka", "hey joão pedro"
+# (a cue starts a word and "@" starts the text or follows a blank: checked in ``_lower_cued``,
+# so that the regex starts with plain letters and the engine skips ahead quickly)
 LOWER_CUE = re.compile(
-    r"(?:\b(?:hi|hey|hello|thanks|thank you|ask|ping|tell|call|text|email|message|with|and|cc|name is|"
-    r"from|to|did)(?:\s+@?|\s*@)|(?:^|(?<=\s))@)([a-zß-öø-ÿā-ž][a-zß-öø-ÿā-ž'-]+)(?:\s+([a-zß-öø-ÿā-ž][a-zß-öø-ÿā-ž'-]+))?"
+    r"(?:(?:hi|hey|hello|thanks|thank you|ask|ping|tell|call|text|email|message|with|and|cc|name is|"
+    r"from|to|did)(?:\s+@?|\s*@)|@)([a-zß-öø-ÿā-ž][a-zß-öø-ÿā-ž'-]+)(?:\s+([a-zß-öø-ÿā-ž][a-zß-öø-ÿā-ž'-]+))?"
 )
+
+
+def _lower_cued(low: str) -> Iterator[re.Match[str]]:
+    """``LOWER_CUE``'s matches that start where a cue may: as ``finditer`` would give them."""
+    pos = 0
+    while (m := LOWER_CUE.search(low, pos)) is not None:
+        at = m.start()
+        before = low[at - 1] if at else " "
+        if (low[at] == "@" and not before.isspace()) or (
+            low[at] != "@" and (before.isalnum() or before == "_")
+        ):
+            pos = at + 1
+            continue
+        yield m
+        pos = m.end()
 
 
 CAPWORD = re.compile(r"(?:O'|Mc|Mac|D')?[A-ZÀ-ÖØ-ÞĀ-Ž][^\W\d_]+(?:-[^\W\d_]+)*")
@@ -152,7 +177,7 @@ def _cued(text: str, low: str) -> Iterator[re.Match[str]]:
             at = low.find(word, at + 1)
     end = -1
     for at in sorted(starts):
-        if at < end or not any(c.isupper() for c in text[at : at + 45]):
+        if at < end or text[at : at + 45].islower():
             continue  # every cue is followed by a capitalised name: none near, no match
         m = NAME_CUE.match(text, at)
         if m is not None:
@@ -232,7 +257,13 @@ def find_people(text: str) -> Iterator[Finding]:
         if word.start() and text[word.start() - 1].isalpha():
             continue
         w = word.group().lower()
-        pair = GIVEN_SURNAME.match(text, word.start())
+        after = text[word.end() : word.end() + 2]
+        # a surname needs a blank after the given name, then a capital or a particle
+        pair = (
+            GIVEN_SURNAME.match(text, word.start())
+            if after[:1] == "'" or (after[:1] in " \t" and _may_start(after[1:]))
+            else None
+        )
         if pair is not None:
             surname = pair.group(2).split()[-1].lower()
             if (surname in COMMON_AFTER and surname not in WORD_SURNAMES) or (
@@ -261,7 +292,7 @@ def find_people(text: str) -> Iterator[Finding]:
                 yield Finding("PERSON", word.start(), word.end(), 0.55)  # a given name alone
     if "=" in text or ":" in text:
         yield from _keyed(text, low)
-    for m in LOWER_CUE.finditer(low):
+    for m in _lower_cued(low):
         name = m.group(1)
         if name not in known or name in NOT_ALONE or text[m.start(1)].isupper():
             continue

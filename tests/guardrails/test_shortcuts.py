@@ -40,14 +40,15 @@ def test_every_family_has_a_shortcut() -> None:
 
 def test_shortcuts_find_what_a_full_scan_finds(variants: list[str]) -> None:
     matched = 0
-    for family in injection.FAMILIES:
-        for text in variants:
+    for text in variants:
+        at = injection.LITERALS.positions(text)
+        for family in injection.FAMILIES:
             full = family.pattern.search(text)
-            fast = shortcuts.first(family.pattern, family.leading, text)
+            fast = shortcuts.first(family.pattern, family.leading, text, at)
             assert (fast and fast.span()) == (full and full.span()), (family.name, text)
             if full is not None:
                 matched += 1
-                assert shortcuts.holds(text, family.needs, {}), (family.name, text)
+                assert shortcuts.holds(family.needs, at), (family.name, text)
     assert matched > 500  # the texts exercise the families
 
 
@@ -66,6 +67,12 @@ def test_derived_substrings(pattern: str, needs: tuple, leading: tuple) -> None:
     assert set(map(frozenset, shortcuts.needs(pattern))) == set(map(frozenset, needs))
     assert shortcuts.leading(pattern) == leading
     re.compile(pattern)
+
+
+def test_literals_are_found_wherever_they_occur() -> None:
+    found = shortcuts.Literals(["he", "she", "hers", "his", "ü"]).positions("ushers and his züge")
+    assert found == {"she": [1], "he": [2], "hers": [2], "his": [11], "ü": [16]}
+    assert shortcuts.Literals([]).positions("anything") == {}
 
 
 @pytest.mark.parametrize("text", [

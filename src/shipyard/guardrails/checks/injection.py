@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shipyard.guardrails.checks.base import CHECKS, Check, Finding, ScanContext
 from shipyard.guardrails.checks.normalize import deleet, fold, has_invisible, leet_words, unchat
-from shipyard.guardrails.checks.shortcuts import first, holds, leading, needs
+from shipyard.guardrails.checks.shortcuts import Literals, first, holds, leading, needs
 from shipyard.guardrails.textmodel import check_option, chosen
 
 
@@ -216,6 +216,11 @@ class Family:
 
 FAMILIES = [Family(name, weight, re.compile(p), needs(p), leading(p))
             for name, weight, p in RAW_FAMILIES]  # fmt: skip
+# every literal the families need or start with, found in one pass over a text
+LITERALS = Literals(
+    [lit for f in FAMILIES for group in f.needs for lit in group]
+    + [lit for f in FAMILIES for lit in f.leading]
+)
 VOCAB = frozenset(re.findall(r"[a-z]{3,}", " ".join(p for _, _, p in RAW_FAMILIES)))
 META = re.compile(r"\b(?:what is|what are|what's|explain|definition|example of|examples of|how do i (?:"
                   r"defend|prevent|detect|protect|stop|block)|how to (?:defend|prevent|detect|"
@@ -305,12 +310,12 @@ def families(text: str, seen: tuple[str, set[str]] | None = None) -> dict[str, f
     found: dict[str, float] = {}
     meta = META.search(folded) is not None
     for variant in texts:
-        held: dict[str, bool] = {}  # substring → in the variant (families share many)
+        at = LITERALS.positions(variant)
         for family in FAMILIES:
             name, weight = family.name, family.weight
-            if weight <= found.get(name, 0.0) or not holds(variant, family.needs, held):
+            if weight <= found.get(name, 0.0) or not holds(family.needs, at):
                 continue
-            m = first(family.pattern, family.leading, variant)
+            m = first(family.pattern, family.leading, variant, at)
             if m is None:
                 continue
             if meta and QUOTED.search(variant[max(0, m.start() - 3) : m.start() + 1]):

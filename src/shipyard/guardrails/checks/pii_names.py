@@ -13,6 +13,7 @@ from functools import cache
 from importlib.resources import files
 
 from shipyard.guardrails.checks.base import Finding
+from shipyard.guardrails.checks.shortcuts import Literals
 from shipyard.guardrails.checks.spans import WORD
 
 CAP = r"(?:O'|Mc|Mac|D')?[A-ZÀ-ÖØ-ÞĀ-Ž](?:[a-zß-öø-ÿā-ž]+|[A-ZÀ-ÖØ-ÞĀ-Ž]+\b)(?:[-'][A-ZÀ-ÖØ-ÞĀ-Ž]?[a-zß-öø-ÿā-ž]+)?"
@@ -165,16 +166,12 @@ CUE_STARTS = ("my", "i'm", "i am", "name", "call", "signed", "regards", "sincere
               "guest", "member", "donor", "prescriber", "physician", "student", "pupil",
               "dependent", "landlord", "buyer", "seller", "testator", "borrower", "co-borrower",
               "coborrower")  # fmt: skip
+CUES = Literals(CUE_STARTS + NAME_KEYS)
 
 
-def _cued(text: str, low: str) -> Iterator[re.Match[str]]:
-    starts = set()
-    for word in CUE_STARTS:
-        at = low.find(word)
-        while at >= 0:
-            if not at or not low[at - 1].isalnum():
-                starts.add(at)
-            at = low.find(word, at + 1)
+def _cued(text: str, low: str, at: dict[str, list[int]]) -> Iterator[re.Match[str]]:
+    """``NAME_CUE``'s matches, tried where a cue starts a word (``at``: where cues occur)."""
+    starts = {p for cue in CUE_STARTS for p in at.get(cue, ()) if not p or not low[p - 1].isalnum()}
     end = -1
     for at in sorted(starts):
         if at < end or text[at : at + 45].islower():
@@ -211,13 +208,11 @@ def _after_capital(text: str, at: int) -> bool:
     return bool(prev) and prev[-1] not in ".!?:;\n" and words[-1].lower() not in given_names()
 
 
-def _keyed(text: str, low: str) -> Iterator[Finding]:
+def _keyed(text: str, low: str, at: dict[str, list[int]]) -> Iterator[Finding]:
     """Names as field values, tried where a key word occurs (from the start of its key)."""
     tried: set[int] = set()
     for key in NAME_KEYS:
-        at = low.find(key)
-        while at >= 0:
-            start = at
+        for start in at.get(key, ()):
             while start and (low[start - 1].isalnum() or low[start - 1] in "_-"):
                 start -= 1  # "first_name", "lastName", "family"
             if start not in tried:
@@ -225,13 +220,14 @@ def _keyed(text: str, low: str) -> Iterator[Finding]:
                 m = KEYED_NAME.match(text, start)
                 if m is not None:
                     yield Finding("PERSON", m.start(1), m.end(1), 0.8)
-            at = low.find(key, at + 1)
 
 
 def find_people(text: str) -> Iterator[Finding]:
     known, family = given_names(), surnames()
     low = text.lower()
-    for m in _cued(text, low) if len(low) == len(text) else NAME_CUE.finditer(text):
+    at = CUES.positions(low)  # where cues and keys occur
+    # (a text whose lower case is longer, as "İ" is, is scanned whole)
+    for m in _cued(text, low, at) if len(low) == len(text) else NAME_CUE.finditer(text):
         words = m.group(1).split()
         first = words[0].lower()
         if m.group(1).isupper() and first not in known and not m.group().rstrip().endswith(":"):
@@ -291,7 +287,7 @@ def find_people(text: str) -> Iterator[Finding]:
             if not (after[:1] == " " and after[1:].isupper()):
                 yield Finding("PERSON", word.start(), word.end(), 0.55)  # a given name alone
     if "=" in text or ":" in text:
-        yield from _keyed(text, low)
+        yield from _keyed(text, low, at)
     for m in _lower_cued(low):
         name = m.group(1)
         if name not in known or name in NOT_ALONE or text[m.start(1)].isupper():

@@ -18,6 +18,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from shipyard.guardrails.checks.base import CHECKS, Check, Finding, ScanContext, dedupe
+from shipyard.guardrails.checks.shortcuts import Literals
 
 
 class SecretsOptions(BaseModel):
@@ -78,6 +79,7 @@ FORMATS: list[tuple[str, tuple[str, ...], re.Pattern[str], float]] = [
         ("PASSWORD", (" -p", "--password"), r"(?:\s-p\s+|\s-p(?=['\"])|--password[= ])['\"]?([^\s'\"]{4,128})", 0.8),
     )
 ]  # fmt: skip
+HINTS = Literals(h for _, hints, _, _ in FORMATS for h in hints)  # found in one pass
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
 TOKEN = re.compile(r"[A-Za-z0-9+/_=-]{20,}")
 HEX = re.compile(r"[0-9a-fA-F]+")
@@ -236,8 +238,9 @@ class Secrets(Check):
         opts = self.options
         assert isinstance(opts, SecretsOptions)
         found: list[Finding] = []
+        held = HINTS.positions(text)
         for kind, hints, pattern, score in FORMATS:
-            if not any(h in text for h in hints):
+            if not any(h in held for h in hints):
                 continue
             for m in pattern.finditer(text):
                 start, end = (m.start(1), m.end(1)) if pattern.groups else (m.start(), m.end())

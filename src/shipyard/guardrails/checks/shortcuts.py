@@ -10,6 +10,8 @@ import re
 from collections.abc import Iterable, Iterator
 from itertools import pairwise
 
+import ahocorasick
+
 
 def needs(pattern: str) -> tuple[tuple[str, ...], ...]:
     """Substrings a match of the pattern must hold: each group lists alternatives, one of which
@@ -163,35 +165,53 @@ def literal_start(pattern: str) -> str:
     return out
 
 
-def first(pattern: re.Pattern[str], starts: tuple[str, ...], text: str) -> re.Match[str] | None:
-    """``pattern.search(text)``, tried only where one of its leading letters occurs: the same
-    leftmost match, without a regex scan of every position of a long text."""
-    if not starts:
-        return pattern.search(text)
-    best: re.Match[str] | None = None
-    for start in starts:
-        at = text.find(start)
-        while at >= 0 and (best is None or at < best.start()):
-            m = pattern.match(text, at)
-            if m is not None:
-                best = m
-                break
-            at = text.find(start, at + 1)
-    return best
+class Literals:
+    """Many plain strings found in one pass over a text, wherever they occur (overlapping ones
+    too): an Aho-Corasick automaton."""
+
+    def __init__(self, literals: Iterable[str]) -> None:
+        self.automaton = ahocorasick.Automaton()
+        for lit in dict.fromkeys(literals):
+            if lit:
+                self.automaton.add_word(lit, (len(lit) - 1, lit))
+        self.empty = len(self.automaton) == 0
+        self.automaton.make_automaton()
+
+    def positions(self, text: str) -> dict[str, list[int]]:
+        """Each literal the text holds, with where it starts, in order."""
+        at: dict[str, list[int]] = {}
+        if not self.empty:
+            for end, (back, lit) in self.automaton.iter(text):
+                at.setdefault(lit, []).append(end - back)
+        return at
 
 
-def holds(text: str, groups: tuple[tuple[str, ...], ...], held: dict[str, bool]) -> bool:
-    """Whether the text holds one substring of each group (``held`` remembers the answers)."""
+def holds(groups: tuple[tuple[str, ...], ...], at: dict[str, list[int]]) -> bool:
+    """Whether one literal of each group is among those found (``Literals.positions``)."""
     for group in groups:
-        for sub in group:
-            found = held.get(sub)
-            if found is None:
-                found = held[sub] = sub in text
-            if found:
+        for lit in group:
+            if lit in at:
                 break
         else:
             return False
     return True
+
+
+def first(
+    pattern: re.Pattern[str], starts: tuple[str, ...], text: str, at: dict[str, list[int]]
+) -> re.Match[str] | None:
+    """``pattern.search(text)``, tried only where one of its leading literals (``starts``)
+    occurs (``at``, from ``Literals.positions``): the same leftmost match, without a regex
+    scan of every position of a long text."""
+    if not starts:
+        return pattern.search(text)
+    found = [at[s] for s in starts if s in at]
+    tried = found[0] if len(found) == 1 else sorted({p for ps in found for p in ps})
+    for pos in tried:
+        m = pattern.match(text, pos)
+        if m is not None:
+            return m
+    return None
 
 
 def occurrences(text: str, literals: Iterable[str]) -> list[int]:

@@ -169,9 +169,11 @@ CUE_STARTS = ("my", "i'm", "i am", "name", "call", "signed", "regards", "sincere
 CUES = Literals(CUE_STARTS + NAME_KEYS)
 
 
-def _cued(text: str, low: str, at: dict[str, list[int]]) -> Iterator[re.Match[str]]:
-    """``NAME_CUE``'s matches, tried where a cue starts a word (``at``: where cues occur)."""
-    starts = {p for cue in CUE_STARTS for p in at.get(cue, ()) if not p or not low[p - 1].isalnum()}
+def _cued(text: str, low: str, cues: dict[str, list[int]]) -> Iterator[re.Match[str]]:
+    """``NAME_CUE``'s matches, tried where a cue starts a word (``cues``: where they occur)."""
+    starts = {
+        p for cue in CUE_STARTS for p in cues.get(cue, ()) if not p or not low[p - 1].isalnum()
+    }
     end = -1
     for at in sorted(starts):
         if at < end or text[at : at + 45].islower():

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from shipyard.guardrails import textmodel
 from shipyard.guardrails.checks import injection, normalize, shortcuts
 from shipyard.guardrails.evaluate import load_cases, shipped_cases
 
@@ -80,3 +81,11 @@ def test_literals_are_found_wherever_they_occur() -> None:
 ])  # fmt: skip
 def test_one_space_is_a_blank_run_substitution(text: str) -> None:
     assert normalize.one_space(text) == re.sub(r"\s\s+|[^\S ]", " ", text)
+
+
+@pytest.mark.parametrize("text", [
+    "Ignore ALL previous instructions", "it's <|im_start|> [INST] {x} #### don't", "a1b2 c_d e-f",
+    "l'homme n'a pas", "x''y 'quoted' end'",
+])  # fmt: skip
+def test_ascii_words_are_the_words(text: str) -> None:
+    assert textmodel.tokens(text) == textmodel.WORD.findall(text)

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from shipyard.guardrails import textmodel
-from shipyard.guardrails.checks import injection, normalize, shortcuts
+from shipyard.guardrails.checks import injection, normalize, pii_addresses, shortcuts
+from shipyard.guardrails.checks.spans import edges
 from shipyard.guardrails.evaluate import load_cases, shipped_cases
 
 DATA = Path(__file__).resolve().parents[2] / "datasets" / "guardrails"
@@ -68,6 +69,20 @@ def test_derived_substrings(pattern: str, needs: tuple, leading: tuple) -> None:
     assert set(map(frozenset, shortcuts.needs(pattern))) == set(map(frozenset, needs))
     assert shortcuts.leading(pattern) == leading
     re.compile(pattern)
+
+
+def test_numbered_street_lines_tried_at_digit_runs_find_what_finditer_finds() -> None:
+    tried = 0
+    for text in texts():
+        runs = pii_addresses.digit_runs(text)
+        for pattern, _, _, numbered in pii_addresses.STREETS:
+            if not numbered:
+                continue
+            fast = [m.span() for m in shortcuts.scan(pattern, runs, text) if edges(text, *m.span())]
+            full = [m.span() for m in pattern.finditer(text) if edges(text, *m.span())]
+            assert fast == full, text
+            tried += bool(full)
+    assert tried > 50
 
 
 def test_literals_are_found_wherever_they_occur() -> None:

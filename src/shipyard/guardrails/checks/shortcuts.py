@@ -1,8 +1,8 @@
 """Shortcuts that spare a regex scan of every position of a long text, derived from the
-pattern itself: the substrings any match must hold (``needs``: a few substring searches decide
-that a pattern cannot match), and the plain letters any match starts with (``leading``: the
-pattern is tried only where they occur). Both are exact: a text the shortcut rules out has no
-match, and ``first`` and ``scan`` find what ``search`` and ``finditer`` find."""
+pattern itself: the substrings any match must hold (``needs``: a pattern whose substrings are
+missing cannot match), and the plain letters any match starts with (``leading``: the pattern is
+tried only where they occur). ``Literals`` finds many such strings in one pass. The shortcuts
+are exact: ``first`` and ``scan`` find what ``search`` and ``finditer`` find."""
 
 from __future__ import annotations
 
@@ -212,17 +212,6 @@ def first(
         if m is not None:
             return m
     return None
-
-
-def occurrences(text: str, literals: Iterable[str]) -> list[int]:
-    """Where any of ``literals`` occurs in ``text``, in order."""
-    found: set[int] = set()
-    for lit in literals:
-        at = text.find(lit)
-        while at >= 0:
-            found.add(at)
-            at = text.find(lit, at + 1)
-    return sorted(found)
 
 
 def scan(pattern: re.Pattern[str], starts: Iterable[int], text: str) -> Iterator[re.Match[str]]:

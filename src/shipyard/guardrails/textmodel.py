@@ -69,10 +69,10 @@ class TextModel:
     def __post_init__(self) -> None:
         object.__setattr__(self, "known", frozenset(self.weights))
 
-    def _sum(self, found: set[str], size: int) -> float:
+    def _sum(self, found: set[str]) -> float:
         total = sum(map(self.weights.__getitem__, found & self.known))
-        if self.meta.get("norm") == "l2" and size:
-            total /= math.sqrt(size)  # each text's features weigh as a unit vector
+        if self.meta.get("norm") == "l2" and found:
+            total /= math.sqrt(len(found))  # each text's features weigh as a unit vector
         return self.bias + total
 
     def _weighing(self, words: list[str], pairs: list[str]) -> tuple[list[str], list[str]]:
@@ -96,7 +96,7 @@ class TextModel:
             if not spaced:
                 part.update(_char_pairs(original[start:end]))
             part.discard("")
-            best = max(best, self._sum(part, len(part)))
+            best = max(best, self._sum(part))
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, best))))
 
     def as_json(self) -> dict[str, Any]:

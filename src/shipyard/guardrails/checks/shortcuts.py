@@ -62,7 +62,7 @@ def needs(pattern: str) -> tuple[tuple[str, ...], ...]:
         if group is None or optional or group.startswith(("?=", "?!", "?<")):
             continue
         alternatives = split_or(group.removeprefix("?:"))
-        prefixes = tuple(literal_prefix(a) for a in alternatives)
+        prefixes = tuple(literal_start(a) for a in alternatives)
         if all(len(x) >= 2 for x in prefixes):
             groups.append(prefixes)
     flush()
@@ -110,20 +110,6 @@ def split_or(group: str) -> list[str]:
     cuts = [i for i, ch, depth in structure(group) if ch == "|" and depth == 0]
     bounds = [-1, *cuts, len(group)]
     return [group[a + 1 : b] for a, b in pairwise(bounds)]
-
-
-def literal_prefix(alternative: str) -> str:
-    """The plain letters an alternative starts with (the last dropped when it is optional)."""
-    out = ""
-    for i, ch in enumerate(alternative):
-        if ch in "\\[(.?*+{^$|":
-            if ch in "?*{" and out:
-                out = out[:-1]
-            break
-        if i + 1 < len(alternative) and alternative[i + 1] in "?*{":
-            break
-        out += ch
-    return out
 
 
 def leading(pattern: str) -> tuple[str, ...]:
